@@ -1,0 +1,152 @@
+// Package scenarios holds the versioned scenario format (apiVersion drill/v1,
+// kind Scenario): its Go types, a strict loader that reports every problem of
+// a file with its line, column and field path, defaults, validation and
+// ${NAME} expansion. The shipped example scenarios and their stacks live in
+// this folder too.
+package scenarios
+
+import "time"
+
+// APIVersion and Kind of a scenario document.
+const (
+	APIVersion = "drill/v1"
+	Kind       = "Scenario"
+)
+
+// Defaults applied when a field is left out.
+const (
+	DefaultCycles     = 2
+	DefaultFreshness  = 24 * time.Hour
+	DefaultTimeout    = 10 * time.Minute
+	DefaultRetryDelay = 5 * time.Second
+	DefaultWithin     = 30 * time.Second
+	DefaultInterval   = time.Second
+	DefaultWaitReady  = 3 * time.Minute
+)
+
+// Scenario is one scripted redeploy.
+type Scenario struct {
+	APIVersion string   `yaml:"apiVersion"`
+	Kind       string   `yaml:"kind"`
+	Metadata   Metadata `yaml:"metadata"`
+	Spec       Spec     `yaml:"spec"`
+
+	// File is the path the scenario was loaded from (not part of the YAML).
+	File string `yaml:"-"`
+	// SHA256 is the hex digest of the file's bytes.
+	SHA256 string `yaml:"-"`
+}
+
+// Metadata names and describes a scenario.
+type Metadata struct {
+	Name        string            `yaml:"name"`
+	Description string            `yaml:"description"`
+	Owner       string            `yaml:"owner"`
+	Labels      map[string]string `yaml:"labels"`
+}
+
+// Spec is what a drill does.
+type Spec struct {
+	Cycles    int               `yaml:"cycles"`
+	Budget    Duration          `yaml:"budget"`
+	Freshness Duration          `yaml:"freshness"`
+	Source    string            `yaml:"source"`
+	Env       map[string]string `yaml:"env"`
+	PassEnv   []string          `yaml:"passEnv"`
+	Secrets   []Secret          `yaml:"secrets"`
+	Defaults  StepDefaults      `yaml:"defaults"`
+	Target    Target            `yaml:"target"`
+	Steps     []Step            `yaml:"steps"`
+	Teardown  []Step            `yaml:"teardown"`
+}
+
+// Secret is a value drill reads from the host and redacts everywhere.
+type Secret struct {
+	Name     string `yaml:"name"`
+	FromEnv  string `yaml:"fromEnv"`
+	FromFile string `yaml:"fromFile"`
+}
+
+// StepDefaults apply to every step that does not set its own.
+type StepDefaults struct {
+	Timeout    Duration `yaml:"timeout"`
+	Retries    int      `yaml:"retries"`
+	RetryDelay Duration `yaml:"retryDelay"`
+}
+
+// Target is exactly one of Terraform, Kind or None.
+type Target struct {
+	Terraform *TerraformTarget `yaml:"terraform"`
+	Kind      *KindTarget      `yaml:"kind"`
+	None      *NoneTarget      `yaml:"none"`
+}
+
+// TerraformTarget provisions any Terraform configuration.
+type TerraformTarget struct {
+	Dir      string            `yaml:"dir"`
+	Vars     map[string]string `yaml:"vars"`
+	VarFiles []string          `yaml:"varFiles"`
+	// Idempotent defaults to true: after apply, a plan must show no changes.
+	Idempotent *bool `yaml:"idempotent"`
+}
+
+// KindTarget provisions a kind cluster.
+type KindTarget struct {
+	NodeImage  string   `yaml:"nodeImage"`
+	Config     string   `yaml:"config"`
+	LoadImages []string `yaml:"loadImages"`
+	WaitReady  Duration `yaml:"waitReady"`
+}
+
+// NoneTarget provisions nothing: the steps bring up the whole stack.
+type NoneTarget struct{}
+
+// Step is one deploy, verify or teardown step, with exactly one action.
+type Step struct {
+	Name       string   `yaml:"name"`
+	Phase      string   `yaml:"phase"`
+	Timeout    Duration `yaml:"timeout"`
+	Retries    *int     `yaml:"retries"`
+	RetryDelay Duration `yaml:"retryDelay"`
+	Owner      string   `yaml:"owner"`
+	Manual     string   `yaml:"manual"` // instructions shown to the operator
+
+	Run   *string      `yaml:"run"`
+	HTTP  *HTTPAction  `yaml:"http"`
+	Apply *ApplyAction `yaml:"apply"`
+	Wait  *WaitAction  `yaml:"wait"`
+
+	// Line is where the step starts in the file, for messages at run time.
+	Line int `yaml:"-"`
+}
+
+// HTTPAction polls a URL until the response matches.
+type HTTPAction struct {
+	URL      string            `yaml:"url"`
+	Method   string            `yaml:"method"`
+	Headers  map[string]string `yaml:"headers"`
+	Status   int               `yaml:"status"`
+	Body     string            `yaml:"body"` // a regular expression
+	Within   Duration          `yaml:"within"`
+	Interval Duration          `yaml:"interval"`
+}
+
+// ApplyAction server-side applies manifests to the target cluster.
+type ApplyAction struct {
+	Path      string `yaml:"path"`
+	Namespace string `yaml:"namespace"`
+}
+
+// WaitAction waits until resources are ready.
+type WaitAction struct {
+	Resources []string `yaml:"resources"` // kind/name
+	Namespace string   `yaml:"namespace"`
+	For       string   `yaml:"for"`
+}
+
+// Duration is a time.Duration written as "30s", "5m", "1h30m" in YAML.
+// Zero means "not set".
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
