@@ -1,0 +1,63 @@
+package results
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// writeFileAtomic replaces path with data so that a reader sees either the
+// old or the new content, never a mix: the data goes to a hidden temporary
+// file in the same folder (rename is only atomic within one file system),
+// is flushed to disk, then renamed over path. The folder is synced too, so
+// the rename itself survives a power cut. On any failure the temporary file
+// is removed.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create folder: %w", err)
+	}
+	// The leading dot and the missing .json suffix keep listings from ever
+	// picking up a temporary file.
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("create temporary file: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("write temporary file: %w", err)
+	}
+	// CreateTemp makes the file private; result documents are meant to be
+	// read by dashboards running as other users.
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("chmod temporary file: %w", err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("sync temporary file: %w", err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("close temporary file: %w", err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename into place: %w", err)
+	}
+	syncDir(dir)
+	return nil
+}
+
+// syncDir flushes a folder's entries. It is best effort: some systems cannot
+// open or sync folders, and the file's content is already safe.
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	_ = d.Sync()
+	_ = d.Close()
+}

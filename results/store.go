@@ -1,0 +1,584 @@
+package results
+
+import (
+	"cmp"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// File names inside the results folder.
+const (
+	IndexFile  = "index.json"
+	LatestFile = "latest.json"
+	// lockFileName serializes index and latest.json updates between drill
+	// processes sharing one results folder.
+	lockFileName = "index.json.lock"
+)
+
+// runIDTimeLayout makes run IDs sort by start time as plain strings.
+const runIDTimeLayout = "20060102T150405Z"
+
+// Store reads and writes result documents under Dir, the results folder:
+//
+//	index.json                     newest finished run of every scenario
+//	<scenario>/<run-id>.json       one DrillRun per run
+//	<scenario>/<run-id>/logs/...   step logs
+//	<scenario>/latest.json         copy of the newest finished run
+//
+// Every write is atomic, so a dashboard reading while a drill writes never
+// sees half a document. A Store holds no state beyond Dir: any number of
+// Stores and processes may share one folder.
+type Store struct {
+	Dir string
+}
+
+// Open returns a Store for dir. It touches nothing on disk: the folder is
+// created by the first write (or by CheckWritable).
+func Open(dir string) *Store { return &Store{Dir: dir} }
+
+// NewRunID returns a run ID such as 20261127T071500Z-3f9a1c: the UTC start
+// second, so IDs sort by time as strings and file listings come out in
+// order, then 6 random hex digits so runs started in the same second on
+// different machines do not collide.
+func NewRunID(now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+).
+	return now.UTC().Format(runIDTimeLayout) + "-" + hex.EncodeToString(b[:])
+}
+
+// IndexPath is <dir>/index.json.
+func (s *Store) IndexPath() string { return filepath.Join(s.Dir, IndexFile) }
+
+// LatestPath is <dir>/<scenario>/latest.json.
+func (s *Store) LatestPath(scenario string) string {
+	return filepath.Join(s.Dir, scenario, LatestFile)
+}
+
+// RunPath is <dir>/<scenario>/<runID>.json, the run's document.
+func (s *Store) RunPath(scenario, runID string) string {
+	return filepath.Join(s.Dir, scenario, runID+".json")
+}
+
+// RunDir is <dir>/<scenario>/<runID>, the folder for the run's logs,
+// kubeconfigs and other evidence.
+func (s *Store) RunDir(scenario, runID string) string {
+	return filepath.Join(s.Dir, scenario, runID)
+}
+
+// LogPath is <dir>/<scenario>/<runID>/logs/c<cycle>-<index>-<step>.log, the
+// log of one step of one cycle. index is the step's position in the cycle,
+// two digits so logs list in order; step is reduced to characters that are
+// safe in a file name on every system.
+func (s *Store) LogPath(scenario, runID string, cycle, index int, step string) string {
+	name := fmt.Sprintf("c%d-%02d-%s.log", cycle, index, sanitizeFileName(step))
+	return filepath.Join(s.RunDir(scenario, runID), "logs", name)
+}
+
+// maxStepFileName keeps log file names well below file system limits.
+const maxStepFileName = 64
+
+func sanitizeFileName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+		if b.Len() >= maxStepFileName {
+			break
+		}
+	}
+	out := strings.Trim(b.String(), "-.")
+	if out == "" {
+		return "step"
+	}
+	return out
+}
+
+// Rel returns path relative to Dir with forward slashes, the form documents
+// store (Step.Log, Step.Evidence, IndexEntry.Run) so they stay valid when the
+// results folder is moved, archived or served over HTTP. A path outside Dir
+// is returned unchanged (with forward slashes).
+func (s *Store) Rel(path string) string {
+	base, target := s.Dir, path
+	if filepath.IsAbs(base) != filepath.IsAbs(target) {
+		var err1, err2 error
+		base, err1 = filepath.Abs(base)
+		target, err2 = filepath.Abs(target)
+		if err1 != nil || err2 != nil {
+			return filepath.ToSlash(path)
+		}
+	}
+	rel, err := filepath.Rel(base, target)
+	if err != nil || !filepath.IsLocal(rel) {
+		return filepath.ToSlash(path)
+	}
+	return filepath.ToSlash(rel)
+}
+
+// Resolve turns a path stored in a document (relative to Dir, forward
+// slashes) into a file path. It refuses paths that would leave Dir, so a
+// server can resolve paths taken from requests or documents safely.
+func (s *Store) Resolve(rel string) (string, error) {
+	local := filepath.FromSlash(rel)
+	if !filepath.IsLocal(local) {
+		return "", fmt.Errorf("resolve %q: path leaves the results folder", rel)
+	}
+	return filepath.Join(s.Dir, local), nil
+}
+
+// checkName rejects names that cannot safely name a file or folder of the
+// store: empty, hidden (temporary files are hidden), path separators, or a
+// name that would collide with the store's own files.
+func checkName(what, name string, reserved ...string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: %s is empty", ErrInvalidRun, what)
+	case strings.HasPrefix(name, "."):
+		return fmt.Errorf("%w: %s %q starts with a dot", ErrInvalidRun, what, name)
+	case strings.ContainsAny(name, "/\\\x00"), len(name) > 200:
+		return fmt.Errorf("%w: %s %q is not a valid file name", ErrInvalidRun, what, name)
+	case slices.Contains(reserved, name):
+		return fmt.Errorf("%w: %s %q is reserved", ErrInvalidRun, what, name)
+	}
+	return nil
+}
+
+func checkRun(r *Run) error {
+	if r == nil {
+		return fmt.Errorf("%w: nil run", ErrInvalidRun)
+	}
+	if r.APIVersion != "" && r.APIVersion != APIVersion {
+		return fmt.Errorf("%w %q (this drill writes %q)", ErrUnsupportedVersion, r.APIVersion, APIVersion)
+	}
+	if r.Kind != "" && r.Kind != KindRun {
+		return fmt.Errorf("%w %q (want %q)", ErrWrongKind, r.Kind, KindRun)
+	}
+	if err := checkName("scenario name", r.Scenario.Name, IndexFile, lockFileName); err != nil {
+		return err
+	}
+	return checkName("run ID", r.RunID, "latest")
+}
+
+// encodeRun renders r as its document: apiVersion and kind filled in, every
+// time in UTC, and empty lists and maps as [] and {} rather than null, as
+// the schema requires. r itself is not modified.
+func encodeRun(r *Run) ([]byte, error) {
+	if err := checkRun(r); err != nil {
+		return nil, err
+	}
+	c := *r
+	c.APIVersion, c.Kind = APIVersion, KindRun
+	c.StartedAt = c.StartedAt.UTC()
+	c.FinishedAt = utcPtr(c.FinishedAt)
+	if c.Tools == nil {
+		c.Tools = map[string]string{}
+	}
+	c.Cycles = make([]Cycle, len(r.Cycles))
+	for i, cy := range r.Cycles {
+		cy.StartedAt = cy.StartedAt.UTC()
+		cy.FinishedAt = utcPtr(cy.FinishedAt)
+		steps := make([]Step, len(cy.Steps))
+		for j, st := range cy.Steps {
+			st.StartedAt = utcPtr(st.StartedAt)
+			st.FinishedAt = utcPtr(st.FinishedAt)
+			steps[j] = st
+		}
+		cy.Steps = steps
+		c.Cycles[i] = cy
+	}
+	if c.Guideline != nil && c.Guideline.Checks == nil {
+		g := *c.Guideline
+		g.Checks = []Check{}
+		c.Guideline = &g
+	}
+	return marshalDoc(&c)
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// marshalDoc indents documents: people read them with cat and diff them.
+func marshalDoc(v any) ([]byte, error) {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}
+
+// WriteRun atomically writes r to RunPath, creating folders as needed. The
+// runner calls it after every step with status running, so a drill that is
+// killed still leaves a document saying how far it got.
+func (s *Store) WriteRun(r *Run) error {
+	if _, err := s.writeRun(r); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (s *Store) writeRun(r *Run) ([]byte, error) {
+	data, err := encodeRun(r)
+	if err != nil {
+		return nil, fmt.Errorf("write run: %w", err)
+	}
+	if err := writeFileAtomic(s.RunPath(r.Scenario.Name, r.RunID), data); err != nil {
+		return nil, fmt.Errorf("write run %s/%s: %w", r.Scenario.Name, r.RunID, err)
+	}
+	return data, nil
+}
+
+// FinishRun records a finished run: it writes the run document, then, under
+// an exclusive lock on index.json.lock (so drills finishing at the same time
+// in other processes do not lose each other's updates), replaces
+// <scenario>/latest.json and the scenario's index.json entry unless a newer
+// run of the scenario is already recorded there. A run that is still
+// running is refused with ErrNotFinished.
+func (s *Store) FinishRun(r *Run) error {
+	if r != nil && !r.Status.Finished() {
+		return fmt.Errorf("finish run %s: %w (status %q)", r.RunID, ErrNotFinished, r.Status)
+	}
+	data, err := s.writeRun(r)
+	if err != nil {
+		return fmt.Errorf("finish run: %w", err)
+	}
+	unlock, err := lockFile(filepath.Join(s.Dir, lockFileName))
+	if err != nil {
+		return fmt.Errorf("finish run %s: %w", r.RunID, err)
+	}
+	defer unlock()
+
+	if err := s.updateLatest(r, data); err != nil {
+		return fmt.Errorf("finish run %s: %w", r.RunID, err)
+	}
+	idx, err := s.ReadIndex()
+	if err != nil {
+		// A damaged index is rebuilt from the documents, which already
+		// include r.
+		idx, _, err = s.buildIndex()
+		if err != nil {
+			return fmt.Errorf("finish run %s: rebuild damaged index: %w", r.RunID, err)
+		}
+	} else {
+		applyRun(idx, r, s.Rel(s.RunPath(r.Scenario.Name, r.RunID)))
+	}
+	if err := s.writeIndex(idx); err != nil {
+		return fmt.Errorf("finish run %s: %w", r.RunID, err)
+	}
+	return nil
+}
+
+// updateLatest writes data to latest.json unless latest.json already holds
+// a newer run (a drill started later that finished first).
+func (s *Store) updateLatest(r *Run, data []byte) error {
+	path := s.LatestPath(r.Scenario.Name)
+	if cur, err := ReadRun(path); err == nil && runBefore(r.StartedAt, r.RunID, cur.StartedAt, cur.RunID) {
+		return nil
+	}
+	if err := writeFileAtomic(path, data); err != nil {
+		return fmt.Errorf("write %s: %w", LatestFile, err)
+	}
+	return nil
+}
+
+// runBefore orders runs by start time, then by run ID, the same order as
+// Runs returns.
+func runBefore(aStart time.Time, aID string, bStart time.Time, bID string) bool {
+	if c := aStart.Compare(bStart); c != 0 {
+		return c < 0
+	}
+	return aID < bID
+}
+
+func compareRuns(a, b *Run) int {
+	if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.RunID, b.RunID)
+}
+
+// succeeded is the LastSuccess condition: the run passed and the guideline
+// holds.
+func succeeded(r *Run) bool {
+	return r.Status == StatusPassed && r.Guideline != nil && r.Guideline.Holds
+}
+
+// applyRun folds one finished run into idx. The entry describes the newest
+// run; LastSuccess is the newest success whichever order runs arrive in, so
+// folding all runs in any order gives the same index as RebuildIndex.
+func applyRun(idx *Index, r *Run, rel string) {
+	start := r.StartedAt.UTC()
+	e := IndexEntry{
+		Name:        r.Scenario.Name,
+		File:        r.Scenario.File,
+		Owner:       r.Scenario.Owner,
+		LatestRunID: r.RunID,
+		Status:      r.Status,
+		Holds:       r.Guideline != nil && r.Guideline.Holds,
+		StartedAt:   start,
+		DurationMs:  r.DurationMs,
+		FreshnessMs: r.FreshnessMs,
+		Run:         rel,
+	}
+	i := slices.IndexFunc(idx.Scenarios, func(e IndexEntry) bool { return e.Name == r.Scenario.Name })
+	if i < 0 {
+		if succeeded(r) {
+			e.LastSuccess = &start
+		}
+		idx.Scenarios = append(idx.Scenarios, e)
+		slices.SortFunc(idx.Scenarios, func(a, b IndexEntry) int { return cmp.Compare(a.Name, b.Name) })
+		return
+	}
+	cur := &idx.Scenarios[i]
+	last := cur.LastSuccess
+	if succeeded(r) && (last == nil || start.After(*last)) {
+		last = &start
+	}
+	if !runBefore(start, r.RunID, cur.StartedAt, cur.LatestRunID) {
+		*cur = e
+	}
+	cur.LastSuccess = last
+}
+
+func (s *Store) writeIndex(idx *Index) error {
+	idx.APIVersion, idx.Kind = APIVersion, KindIndex
+	idx.UpdatedAt = time.Now().UTC()
+	if idx.Scenarios == nil {
+		idx.Scenarios = []IndexEntry{}
+	}
+	data, err := marshalDoc(idx)
+	if err != nil {
+		return fmt.Errorf("encode index: %w", err)
+	}
+	if err := writeFileAtomic(s.IndexPath(), data); err != nil {
+		return fmt.Errorf("write %s: %w", IndexFile, err)
+	}
+	return nil
+}
+
+// RebuildIndex recomputes index.json from the run documents and writes it.
+// The index is only a cache of the documents: this repairs a damaged or
+// deleted index, and gives the same result as FinishRun's updates. Damaged
+// documents are skipped and returned as warnings.
+func (s *Store) RebuildIndex() (*Index, []Warning, error) {
+	unlock, err := lockFile(filepath.Join(s.Dir, lockFileName))
+	if err != nil {
+		return nil, nil, fmt.Errorf("rebuild index: %w", err)
+	}
+	defer unlock()
+	idx, warns, err := s.buildIndex()
+	if err != nil {
+		return nil, warns, fmt.Errorf("rebuild index: %w", err)
+	}
+	if err := s.writeIndex(idx); err != nil {
+		return nil, warns, fmt.Errorf("rebuild index: %w", err)
+	}
+	return idx, warns, nil
+}
+
+func (s *Store) buildIndex() (*Index, []Warning, error) {
+	idx := &Index{APIVersion: APIVersion, Kind: KindIndex, Scenarios: []IndexEntry{}}
+	names, err := s.Scenarios()
+	if err != nil {
+		return nil, nil, err
+	}
+	var warns []Warning
+	for _, name := range names {
+		runs, w, err := s.Runs(name)
+		warns = append(warns, w...)
+		if err != nil {
+			return nil, warns, err
+		}
+		for _, r := range runs {
+			if r.Status.Finished() {
+				applyRun(idx, r, s.Rel(s.RunPath(name, r.RunID)))
+			}
+		}
+	}
+	return idx, warns, nil
+}
+
+// ReadRun reads and decodes the DrillRun document at path. Unknown fields
+// are accepted (adding a field keeps drill/v1); another apiVersion or kind
+// is not. Every error is a *DocumentError naming path.
+func ReadRun(path string) (*Run, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &DocumentError{Path: path, Err: err}
+	}
+	var r Run
+	if err := decodeDoc(data, KindRun, &r, func() (string, string) { return r.APIVersion, r.Kind }); err != nil {
+		return nil, &DocumentError{Path: path, Err: err}
+	}
+	return &r, nil
+}
+
+// ReadIndex reads index.json. A results folder without one (nothing has
+// finished yet) gives an empty index, not an error. A damaged index gives a
+// *DocumentError; RebuildIndex repairs it.
+func (s *Store) ReadIndex() (*Index, error) {
+	path := s.IndexPath()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Index{APIVersion: APIVersion, Kind: KindIndex, Scenarios: []IndexEntry{}}, nil
+	}
+	if err != nil {
+		return nil, &DocumentError{Path: path, Err: err}
+	}
+	var idx Index
+	if err := decodeDoc(data, KindIndex, &idx, func() (string, string) { return idx.APIVersion, idx.Kind }); err != nil {
+		return nil, &DocumentError{Path: path, Err: err}
+	}
+	return &idx, nil
+}
+
+// decodeDoc decodes data into v and checks the header that header reads
+// back from v. When decoding fails on a type mismatch the header is read on
+// its own, so a document of another version reports ErrUnsupportedVersion
+// rather than a confusing type error.
+func decodeDoc(data []byte, kind string, v any, header func() (string, string)) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		var h struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+		}
+		if json.Unmarshal(data, &h) == nil {
+			if herr := checkHeader(h.APIVersion, h.Kind, kind); herr != nil {
+				return herr
+			}
+		}
+		return err
+	}
+	version, gotKind := header()
+	return checkHeader(version, gotKind, kind)
+}
+
+func checkHeader(version, kind, want string) error {
+	if version != APIVersion {
+		return fmt.Errorf("%w %q (want %q)", ErrUnsupportedVersion, version, APIVersion)
+	}
+	if kind != want {
+		return fmt.Errorf("%w %q (want %q)", ErrWrongKind, kind, want)
+	}
+	return nil
+}
+
+// Scenarios lists the scenarios that have results: the folders of Dir
+// holding at least one document, sorted by name. A results folder that does
+// not exist yet has no scenarios.
+func (s *Store) Scenarios() ([]string, error) {
+	entries, err := os.ReadDir(s.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list scenarios: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() || checkName("scenario name", e.Name(), IndexFile, lockFileName) != nil {
+			continue
+		}
+		sub, err := os.ReadDir(filepath.Join(s.Dir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("list scenarios: %w", err)
+		}
+		if slices.ContainsFunc(sub, isDocument) {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// isDocument reports whether a folder entry is a result document: a visible
+// .json file (temporary files are hidden).
+func isDocument(e fs.DirEntry) bool {
+	return !e.IsDir() && !strings.HasPrefix(e.Name(), ".") && strings.HasSuffix(e.Name(), ".json")
+}
+
+// Runs reads every run document of scenario, oldest first (by start time,
+// then run ID), including runs still marked running. A damaged or truncated
+// document, or one whose runId or scenario does not match its file, is
+// skipped and reported as a Warning: one bad file never hides the rest of
+// the history. A scenario without results has no runs and no error.
+func (s *Store) Runs(scenario string) ([]*Run, []Warning, error) {
+	if err := checkName("scenario name", scenario, IndexFile, lockFileName); err != nil {
+		return nil, nil, fmt.Errorf("list runs: %w", err)
+	}
+	dir := filepath.Join(s.Dir, scenario)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("list runs of %s: %w", scenario, err)
+	}
+	var (
+		runs  []*Run
+		warns []Warning
+	)
+	for _, e := range entries {
+		if !isDocument(e) || e.Name() == LatestFile {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		r, err := ReadRun(path)
+		if err != nil {
+			var de *DocumentError
+			if errors.As(err, &de) {
+				err = de.Err
+			}
+			warns = append(warns, Warning{Path: path, Err: err})
+			continue
+		}
+		if id := strings.TrimSuffix(e.Name(), ".json"); r.RunID != id {
+			warns = append(warns, Warning{Path: path, Err: fmt.Errorf("%w: runId %q does not match the file name", ErrInvalidRun, r.RunID)})
+			continue
+		}
+		if r.Scenario.Name != scenario {
+			warns = append(warns, Warning{Path: path, Err: fmt.Errorf("%w: scenario %q does not match the folder", ErrInvalidRun, r.Scenario.Name)})
+			continue
+		}
+		runs = append(runs, r)
+	}
+	slices.SortFunc(runs, compareRuns)
+	return runs, warns, nil
+}
+
+// Latest returns the newest finished run of scenario: latest.json, or, when
+// that is missing or damaged, the newest finished run document. A scenario
+// with no finished run gives an error wrapping ErrNoRuns.
+func (s *Store) Latest(scenario string) (*Run, error) {
+	if err := checkName("scenario name", scenario, IndexFile, lockFileName); err != nil {
+		return nil, fmt.Errorf("latest run: %w", err)
+	}
+	if r, err := ReadRun(s.LatestPath(scenario)); err == nil && r.Scenario.Name == scenario {
+		return r, nil
+	}
+	runs, _, err := s.Runs(scenario)
+	if err != nil {
+		return nil, fmt.Errorf("latest run: %w", err)
+	}
+	for i := len(runs) - 1; i >= 0; i-- {
+		if runs[i].Status.Finished() {
+			return runs[i], nil
+		}
+	}
+	return nil, fmt.Errorf("latest run of %s: %w", scenario, ErrNoRuns)
+}
