@@ -1,0 +1,2 @@
+greeting  = "greeting-from-var-file"
+from_file = "from-file-prod"
