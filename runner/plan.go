@@ -1,0 +1,98 @@
+// Package runner sequences a drill: cycles, phases, timeouts, retries,
+// teardown that always runs, cancellation, and the recording of every step
+// into the results store. It knows nothing about Terraform or kind: it works
+// on the drills.Step and drills.Target interfaces, so its tests run on fakes.
+package runner
+
+import (
+	"context"
+	"time"
+
+	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/results"
+)
+
+// Plan is a scenario made runnable: every action already mapped to a
+// drills.Step, every timeout resolved. internal/plan builds it.
+type Plan struct {
+	Scenario  results.ScenarioRef
+	Cycles    int
+	Budget    time.Duration // zero: no budget
+	Freshness time.Duration
+	// Source is the absolute folder copied into each cycle's fresh workdir.
+	Source string
+	// Env is the base environment of every step (spec.env, passEnv, PATH,
+	// HOME, TMPDIR, LANG and the secrets by name). The runner adds DRILL_*.
+	Env map[string]string
+	// Secrets are the values to redact everywhere.
+	Secrets  []string
+	Target   TargetPlan
+	Steps    []Step // deploy and verify, in order
+	Teardown []Step
+}
+
+// TargetPlan says how to build a cycle's target.
+type TargetPlan struct {
+	Kind string // "terraform", "kind" or "none"
+	// New builds the target for one cycle; env.Workdir is the cycle's copy.
+	New func(env *drills.Env) (drills.Target, error)
+	// Timeout bounds provision and, separately, destroy.
+	Timeout time.Duration
+	// Idempotent enables the idempotency guideline check where the target supports it.
+	Idempotent bool
+}
+
+// Step is one scenario step with everything the runner attaches to it.
+type Step struct {
+	Name       string
+	Kind       string // run, http, apply, wait, manual
+	Phase      string // deploy, verify, teardown
+	Owner      string
+	Timeout    time.Duration
+	Retries    int
+	RetryDelay time.Duration
+	// Manual holds the operator's instructions; empty for an automated step.
+	Manual string
+	// Action is nil for a manual step that is only a human's task.
+	Action drills.Step
+}
+
+// IdempotencyChecker is a step (such as an apply) that can tell whether
+// re-applying it right after deploy would change anything.
+type IdempotencyChecker interface {
+	CheckIdempotent(ctx context.Context, env *drills.Env) error
+}
+
+// Prompter asks an operator to perform a manual step and confirm it. A nil
+// Prompter means nobody is there: manual steps fail.
+type Prompter interface {
+	Confirm(ctx context.Context, step, instructions string) error
+}
+
+// EventKind says what happened.
+type EventKind int
+
+const (
+	RunStarted EventKind = iota
+	CycleStarted
+	StepStarted
+	StepFinished
+	CycleFinished
+	RunFinished
+	// Notice carries a message for the operator (Event.Message).
+	Notice
+)
+
+// Event is sent to the Observer as the run progresses. Run, Cycle and Step
+// point into the live document: read them, never keep or change them.
+type Event struct {
+	Kind    EventKind
+	Run     *results.Run
+	Cycle   *results.Cycle
+	Step    *results.Step
+	Message string
+}
+
+// Observer receives progress events (the CLI's live display). It is called
+// synchronously from the runner's goroutine and must not block for long.
+type Observer func(Event)

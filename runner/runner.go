@@ -1,0 +1,438 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/results"
+)
+
+// DefaultTeardownTimeout bounds the teardown of one cycle after an interrupt
+// when the scenario's own timeouts are longer: an operator who pressed Ctrl-C
+// waits this long at most for cleanup, per step.
+const DefaultTeardownTimeout = 10 * time.Minute
+
+// Runner executes plans. Its zero value is not usable: Store is required.
+type Runner struct {
+	Store    *results.Store
+	Logger   *zap.Logger
+	Observer Observer
+	Prompter Prompter
+	// KeepOnFailure skips teardown and destroy of a cycle whose step failed,
+	// so an SRE can debug the environment; the run says how to clean up.
+	KeepOnFailure bool
+	Trigger       string
+	Tools         map[string]string
+	// TempDir is where cycle workdirs are made (default os.TempDir()).
+	TempDir string
+	// TeardownTimeout caps each teardown step and the destroy after a cancel.
+	TeardownTimeout time.Duration
+	// CycleOverride replaces plan.Cycles when > 0 (drill run --cycles).
+	CycleOverride int
+	// Hooks lets callers record what a run creates (the ledger) before it is created.
+	Hooks Hooks
+}
+
+// Hooks are called at points where a crash would otherwise leave something
+// behind unrecorded. All fields are optional.
+type Hooks struct {
+	// BeforeProvision is called with the cycle's target before it is provisioned.
+	BeforeProvision func(env *drills.Env, t drills.Target)
+	// AfterDestroy is called once the cycle's target is gone.
+	AfterDestroy func(env *drills.Env, t drills.Target)
+}
+
+// run holds the state of one drill while it executes.
+type run struct {
+	r        *Runner
+	plan     *Plan
+	doc      *results.Run
+	redactor *drills.Redactor
+	log      *zap.Logger
+	// ctx is the caller's context: when it ends the run is canceled.
+	ctx context.Context
+	// facts gathered for the guideline verdict.
+	manualSteps   []string
+	preexisting   []string
+	leftovers     []string
+	notIdempotent []string
+	idemChecked   bool
+	keptWorkdirs  []string
+}
+
+// Run executes the plan and returns its finished DrillRun document, which is
+// also stored. The error is non-nil only when the document could not be
+// written (the drill's own failures are in the document).
+func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
+	log := r.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	now := time.Now().UTC()
+	doc := &results.Run{
+		APIVersion:  results.APIVersion,
+		Kind:        results.KindRun,
+		RunID:       results.NewRunID(now),
+		Scenario:    p.Scenario,
+		Source:      sourceState(ctx, p.Source),
+		Trigger:     r.Trigger,
+		Host:        hostInfo(),
+		Tools:       r.Tools,
+		Status:      results.StatusRunning,
+		StartedAt:   now,
+		BudgetMs:    p.Budget.Milliseconds(),
+		FreshnessMs: p.Freshness.Milliseconds(),
+		Pid:         os.Getpid(),
+		Cycles:      []results.Cycle{},
+	}
+	if doc.Trigger == "" {
+		doc.Trigger = "manual"
+	}
+	x := &run{
+		r: r, plan: p, doc: doc, ctx: ctx,
+		redactor: drills.NewRedactor(p.Secrets...),
+		log:      log.With(zap.String("run", doc.RunID), zap.String("scenario", p.Scenario.Name)),
+	}
+	if err := r.Store.WriteRun(doc); err != nil {
+		return doc, fmt.Errorf("write run document: %w", err)
+	}
+	x.emit(Event{Kind: RunStarted, Run: doc})
+
+	cycles := p.Cycles
+	if r.CycleOverride > 0 {
+		cycles = r.CycleOverride
+	}
+	for i := 1; i <= cycles; i++ {
+		if ctx.Err() != nil {
+			break
+		}
+		x.cycle(i)
+	}
+	x.finish(cycles)
+	x.emit(Event{Kind: RunFinished, Run: doc})
+	if err := r.Store.FinishRun(doc); err != nil {
+		return doc, fmt.Errorf("write run document: %w", err)
+	}
+	return doc, nil
+}
+
+func (x *run) emit(e Event) {
+	if x.r.Observer != nil {
+		x.r.Observer(e)
+	}
+}
+
+// save rewrites the run document so that a killed drill still leaves
+// evidence. A failed write is logged, not fatal: the drill goes on and the
+// final write reports the problem.
+func (x *run) save() {
+	if err := x.r.Store.WriteRun(x.doc); err != nil {
+		x.log.Warn("could not save the run document", zap.Error(err))
+	}
+}
+
+// cycle runs one from-scratch pass: workdir, provision, deploy, verify,
+// teardown, destroy.
+func (x *run) cycle(index int) {
+	start := time.Now().UTC()
+	x.doc.Cycles = append(x.doc.Cycles, results.Cycle{Index: index, Status: results.StatusRunning, StartedAt: start, Steps: []results.Step{}})
+	c := &x.doc.Cycles[len(x.doc.Cycles)-1]
+	log := x.log.With(zap.Int("cycle", index))
+	x.emit(Event{Kind: CycleStarted, Run: x.doc, Cycle: c})
+
+	env := &drills.Env{
+		RunID:    x.doc.RunID,
+		Scenario: x.plan.Scenario.Name,
+		Cycle:    index,
+		RunDir:   x.r.Store.RunDir(x.plan.Scenario.Name, x.doc.RunID),
+		Logger:   log,
+		Redactor: x.redactor,
+		Vars:     map[string]string{},
+	}
+	for k, v := range x.plan.Env {
+		env.Vars[k] = v
+	}
+	env.Vars["DRILL_RUN_ID"] = x.doc.RunID
+	env.Vars["DRILL_SCENARIO"] = x.plan.Scenario.Name
+	env.Vars["DRILL_CYCLE"] = strconv.Itoa(index)
+	env.Vars["DRILL_RESULTS_DIR"] = x.r.Store.Dir
+
+	failed := false // a deploy/verify step or provision failed
+	var target drills.Target
+
+	// Fresh workdir with a copy of the source, recorded as a step of the
+	// provision phase so its time is visible.
+	prep := x.record(c, env, Step{Name: "workdir", Kind: "workdir", Phase: results.PhaseProvision, Timeout: x.stepTimeout(0)}, func(ctx context.Context, env *drills.Env) error {
+		dir, err := newWorkdir(ctx, x.r.TempDir, x.plan.Scenario.Name, index, x.plan.Source)
+		env.Workdir = dir
+		env.Vars["DRILL_WORKDIR"] = dir
+		c.Workdir = dir
+		return err
+	})
+	if prep != results.StatusPassed {
+		failed = true
+	}
+
+	if !failed {
+		st := x.record(c, env, Step{Name: "provision", Kind: x.plan.Target.Kind, Phase: results.PhaseProvision, Timeout: x.plan.Target.Timeout}, func(ctx context.Context, env *drills.Env) error {
+			t, err := x.plan.Target.New(env)
+			if err != nil {
+				return err
+			}
+			target = t
+			env.Target = t
+			if sc, ok := t.(drills.ScratchChecker); ok {
+				found, err := sc.Preexisting(ctx, env)
+				if err != nil {
+					return fmt.Errorf("check for a leftover target: %w", err)
+				}
+				x.preexisting = append(x.preexisting, found...)
+			}
+			if x.r.Hooks.BeforeProvision != nil {
+				x.r.Hooks.BeforeProvision(env, t)
+			}
+			if err := t.Provision(ctx, env); err != nil {
+				return err
+			}
+			return x.exportOutputs(ctx, env, t)
+		})
+		if st != results.StatusPassed {
+			failed = true
+		}
+	}
+
+	// Deploy and verify steps in order; after the first failure the rest are skipped.
+	deployDone := false
+	for _, s := range x.plan.Steps {
+		if s.Phase == results.PhaseVerify && !deployDone && !failed {
+			deployDone = true
+			x.checkIdempotent(env, target)
+		}
+		if failed || x.ctx.Err() != nil {
+			x.skip(c, env, s, "an earlier step did not pass")
+			continue
+		}
+		if st := x.record(c, env, s, s.Action.Run); st != results.StatusPassed {
+			failed = true
+		}
+	}
+	if !deployDone && !failed && x.ctx.Err() == nil {
+		x.checkIdempotent(env, target)
+	}
+
+	keep := failed && x.r.KeepOnFailure && x.ctx.Err() == nil
+	if failed && target != nil {
+		x.exportLogs(c, env, target)
+	}
+	// Teardown steps and the destroy always run, under a context that an
+	// interrupt does not cancel (it already canceled the deploy), each with
+	// its own timeout.
+	for _, s := range x.plan.Teardown {
+		if keep {
+			x.skip(c, env, s, "kept for debugging (--keep-on-failure)")
+			continue
+		}
+		x.recordTeardown(c, env, s, s.Action.Run)
+	}
+	if target != nil {
+		if keep {
+			x.skip(c, env, Step{Name: "destroy", Kind: x.plan.Target.Kind, Phase: results.PhaseDestroy}, "kept for debugging (--keep-on-failure)")
+		} else {
+			x.recordTeardown(c, env, Step{Name: "destroy", Kind: x.plan.Target.Kind, Phase: results.PhaseDestroy, Timeout: x.plan.Target.Timeout}, func(ctx context.Context, env *drills.Env) error {
+				if err := target.Destroy(ctx, env); err != nil {
+					return err
+				}
+				if lc, ok := target.(drills.LeftoverChecker); ok {
+					left, err := lc.Leftovers(ctx, env)
+					if err != nil {
+						return fmt.Errorf("check for leftovers: %w", err)
+					}
+					if len(left) > 0 {
+						x.leftovers = append(x.leftovers, left...)
+						return &drills.LeftoverError{When: "after destroy", Items: left}
+					}
+				}
+				if x.r.Hooks.AfterDestroy != nil {
+					x.r.Hooks.AfterDestroy(env, target)
+				}
+				return nil
+			})
+		}
+	}
+
+	if keep {
+		x.keptWorkdirs = append(x.keptWorkdirs, env.Workdir)
+		x.emit(Event{Kind: Notice, Run: x.doc, Cycle: c, Message: keepMessage(x.plan, env, target)})
+	} else if env.Workdir != "" {
+		if err := os.RemoveAll(env.Workdir); err != nil {
+			log.Warn("could not remove the workdir", zap.String("workdir", env.Workdir), zap.Error(err))
+		}
+	}
+
+	end := time.Now().UTC()
+	c.FinishedAt = &end
+	c.DurationMs = end.Sub(start).Milliseconds()
+	c.Status = cycleStatus(c.Steps)
+	c.Phases = phases(c.Steps)
+	x.save()
+	x.emit(Event{Kind: CycleFinished, Run: x.doc, Cycle: c})
+}
+
+// exportOutputs turns the target's outputs into DRILL_OUTPUT_<NAME>
+// variables; sensitive ones are redacted from then on.
+func (x *run) exportOutputs(ctx context.Context, env *drills.Env, t drills.Target) error {
+	if s, ok := t.(drills.Sensitive); ok {
+		x.redactor.Add(s.SensitiveOutputs()...)
+	}
+	o, ok := t.(drills.Outputter)
+	if !ok {
+		return nil
+	}
+	outs, err := o.Outputs(ctx, env)
+	if err != nil {
+		return fmt.Errorf("read target outputs: %w", err)
+	}
+	if s, ok := t.(drills.Sensitive); ok {
+		x.redactor.Add(s.SensitiveOutputs()...)
+	}
+	for k, v := range outs {
+		env.Vars["DRILL_OUTPUT_"+strings.ToUpper(k)] = v
+	}
+	if kc, ok := outs["KUBECONFIG"]; ok && x.plan.Target.Kind == "kind" {
+		env.Vars["KUBECONFIG"] = kc
+	}
+	return nil
+}
+
+// checkIdempotent runs the idempotency guideline check right after the
+// deploy steps: the target's own check (an empty Terraform plan) and that of
+// every deploy step that offers one (a dry-run re-apply). A failure is a
+// guideline finding, not a step failure.
+func (x *run) checkIdempotent(env *drills.Env, target drills.Target) {
+	if !x.plan.Target.Idempotent {
+		return
+	}
+	ctx, cancel := context.WithTimeout(x.ctx, x.stepTimeout(0))
+	defer cancel()
+	check := func(what string, err error) {
+		x.idemChecked = true
+		if err == nil {
+			return
+		}
+		msg := x.redactor.Redact(err.Error())
+		x.notIdempotent = append(x.notIdempotent, fmt.Sprintf("cycle %d: %s: %s", env.Cycle, what, msg))
+		x.log.Warn("idempotency check failed", zap.Int("cycle", env.Cycle), zap.String("step", what), zap.String("error", msg))
+	}
+	if ic, ok := target.(drills.IdempotencyChecker); ok && target != nil {
+		check("target "+target.Name(), ic.CheckIdempotent(ctx, env))
+	}
+	for _, s := range x.plan.Steps {
+		if s.Phase != results.PhaseDeploy {
+			continue
+		}
+		if ic, ok := s.Action.(IdempotencyChecker); ok {
+			check("step "+s.Name, ic.CheckIdempotent(ctx, env))
+		}
+	}
+}
+
+// exportLogs saves the target's diagnostics before it is destroyed after a
+// failure, and points the failing step at them.
+func (x *run) exportLogs(c *results.Cycle, env *drills.Env, target drills.Target) {
+	le, ok := target.(drills.LogExporter)
+	if !ok {
+		return
+	}
+	dir := filepath.Join(env.RunDir, fmt.Sprintf("c%d-target-logs", env.Cycle))
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(x.ctx), 2*time.Minute)
+	defer cancel()
+	if err := le.ExportLogs(ctx, env, dir); err != nil {
+		x.log.Warn("could not export the target's logs", zap.Error(err))
+		return
+	}
+	for i := len(c.Steps) - 1; i >= 0; i-- {
+		if s := &c.Steps[i]; s.Status != results.StatusPassed && s.Status != results.StatusSkipped {
+			s.Evidence = x.r.Store.Rel(dir)
+			break
+		}
+	}
+	x.save()
+}
+
+func (x *run) stepTimeout(d time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return 10 * time.Minute
+}
+
+func keepMessage(p *Plan, env *drills.Env, target drills.Target) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "cycle %d failed; kept for debugging (--keep-on-failure):\n  workdir: %s\n", env.Cycle, env.Workdir)
+	if target != nil {
+		fmt.Fprintf(&b, "  target:  %s\n", target.Name())
+	}
+	if kc := env.Vars["KUBECONFIG"]; kc != "" {
+		fmt.Fprintf(&b, "  export KUBECONFIG=%s\n", kc)
+	}
+	b.WriteString("clean up with the scenario's teardown steps by hand, then `drill gc`")
+	return b.String()
+}
+
+func cycleStatus(steps []results.Step) results.Status {
+	status := results.StatusPassed
+	for _, s := range steps {
+		switch s.Status {
+		case results.StatusCanceled:
+			return results.StatusCanceled
+		case results.StatusTimedOut:
+			status = results.StatusTimedOut
+		case results.StatusFailed:
+			if status == results.StatusPassed {
+				status = results.StatusFailed
+			}
+		}
+	}
+	return status
+}
+
+func phases(steps []results.Step) results.Phases {
+	var p results.Phases
+	for _, s := range steps {
+		switch s.Phase {
+		case results.PhaseProvision:
+			p.ProvisionMs += s.DurationMs
+		case results.PhaseDeploy:
+			p.DeployMs += s.DurationMs
+		case results.PhaseVerify:
+			p.VerifyMs += s.DurationMs
+		case results.PhaseTeardown, results.PhaseDestroy:
+			p.TeardownMs += s.DurationMs
+		}
+	}
+	return p
+}
+
+func hostInfo() results.Host {
+	name, _ := os.Hostname()
+	return results.Host{Name: name, OS: runtime.GOOS, Arch: runtime.GOARCH}
+}
+
+// errorsAsTimeout reports whether err (or a context's cause) is a step timeout.
+func errorsAsTimeout(err error) (*drills.TimeoutError, bool) {
+	var te *drills.TimeoutError
+	if errors.As(err, &te) {
+		return te, true
+	}
+	return nil, false
+}

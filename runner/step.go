@@ -1,0 +1,227 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/results"
+)
+
+// tailLines is how many lines of a failing step's output go into the result.
+const tailLines = 20
+
+// record runs one deploy, verify or provision step under the run's context,
+// with its timeout and retries, and records it.
+func (x *run) record(c *results.Cycle, env *drills.Env, s Step, fn drills.StepFunc) results.Status {
+	return x.exec(x.ctx, c, env, s, fn)
+}
+
+// recordTeardown runs a teardown step or the destroy. It must run even when
+// the drill was interrupted, so its context does not inherit the run's
+// cancellation; after an interrupt its timeout is capped by TeardownTimeout.
+func (x *run) recordTeardown(c *results.Cycle, env *drills.Env, s Step, fn drills.StepFunc) results.Status {
+	if s.Phase == "" {
+		s.Phase = results.PhaseTeardown
+	}
+	if x.ctx.Err() != nil {
+		limit := x.r.TeardownTimeout
+		if limit <= 0 {
+			limit = DefaultTeardownTimeout
+		}
+		if s.Timeout <= 0 || s.Timeout > limit {
+			s.Timeout = limit
+		}
+	}
+	return x.exec(context.WithoutCancel(x.ctx), c, env, s, fn)
+}
+
+// skip records a step that did not run.
+func (x *run) skip(c *results.Cycle, env *drills.Env, s Step, why string) {
+	c.Steps = append(c.Steps, results.Step{
+		Name: s.Name, Kind: s.Kind, Phase: s.Phase, Owner: x.owner(s),
+		Status: results.StatusSkipped, TimeoutMs: s.Timeout.Milliseconds(),
+		Manual: s.Manual != "",
+		Error:  &results.Error{Reason: results.ReasonSkipped, Message: why},
+	})
+	x.save()
+	x.emit(Event{Kind: StepFinished, Run: x.doc, Cycle: c, Step: &c.Steps[len(c.Steps)-1]})
+}
+
+func (x *run) owner(s Step) string {
+	if s.Owner != "" {
+		return s.Owner
+	}
+	return x.plan.Scenario.Owner
+}
+
+// exec is the heart of the runner: one step, its attempts, its log and its record.
+func (x *run) exec(parent context.Context, c *results.Cycle, env *drills.Env, s Step, fn drills.StepFunc) results.Status {
+	start := time.Now().UTC()
+	logPath := x.r.Store.LogPath(x.plan.Scenario.Name, x.doc.RunID, env.Cycle, len(c.Steps), s.Name)
+	c.Steps = append(c.Steps, results.Step{
+		Name: s.Name, Kind: s.Kind, Phase: s.Phase, Owner: x.owner(s),
+		Status: results.StatusRunning, StartedAt: &start,
+		TimeoutMs: s.Timeout.Milliseconds(), Manual: s.Manual != "",
+		Log: x.r.Store.Rel(logPath),
+	})
+	rec := &c.Steps[len(c.Steps)-1]
+	x.save()
+	x.emit(Event{Kind: StepStarted, Run: x.doc, Cycle: c, Step: rec})
+	log := env.ZapLogger().With(zap.String("step", s.Name), zap.String("phase", s.Phase))
+
+	out, tail, closeLog := x.openLog(logPath, log)
+	env.Log = out
+	defer func() { env.Log = nil }()
+
+	var err error
+	if s.Manual != "" {
+		waitStart := time.Now()
+		err = x.confirm(parent, s)
+		rec.WaitedMs = time.Since(waitStart).Milliseconds()
+		x.manualSteps = append(x.manualSteps, s.Name)
+	}
+	if err == nil && fn != nil {
+		err = x.attempts(parent, env, s, fn, rec, out)
+	} else if err == nil {
+		rec.Attempts = 1
+	}
+	closeLog()
+
+	end := time.Now().UTC()
+	rec.FinishedAt = &end
+	rec.DurationMs = end.Sub(start).Milliseconds()
+	rec.Status, rec.Error = x.classify(parent, err, s)
+	if rec.Error != nil {
+		rec.Error.OutputTail = x.redactor.Redact(tail.String())
+	}
+	if rec.Status == results.StatusPassed && rec.Attempts > 1 {
+		rec.Flaky = true
+	}
+	log.Info("step finished", zap.String("status", string(rec.Status)), zap.Int64("durationMs", rec.DurationMs))
+	x.save()
+	x.emit(Event{Kind: StepFinished, Run: x.doc, Cycle: c, Step: rec})
+	return rec.Status
+}
+
+// attempts runs fn up to 1+Retries times, each attempt with the step's full
+// timeout, waiting RetryDelay in between. Cancellation and timeouts of the
+// whole run stop the retries.
+func (x *run) attempts(parent context.Context, env *drills.Env, s Step, fn drills.StepFunc, rec *results.Step, out io.Writer) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		rec.Attempts = attempt
+		if attempt > 1 {
+			fmt.Fprintf(out, "--- attempt %d of %d\n", attempt, s.Retries+1)
+		}
+		ctx, cancel := context.WithTimeoutCause(parent, s.Timeout, &drills.TimeoutError{What: "step " + s.Name, Timeout: s.Timeout})
+		if s.Timeout <= 0 {
+			ctx, cancel = context.WithCancel(parent)
+		}
+		err = fn(ctx, env)
+		if err == nil && ctx.Err() != nil {
+			// The action returned cleanly but too late to count.
+			err = context.Cause(ctx)
+		}
+		if err != nil && ctx.Err() != nil && !errors.Is(err, context.Cause(ctx)) {
+			err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
+		}
+		cancel()
+		if err == nil {
+			return nil
+		}
+		fmt.Fprintf(out, "--- attempt %d failed: %s\n", attempt, x.redactor.Redact(err.Error()))
+		var ee *drills.EvidenceError
+		if errors.As(err, &ee) && ee.Evidence != "" {
+			fmt.Fprintf(out, "--- evidence:\n%s\n", ee.Evidence)
+		}
+		if attempt > s.Retries || parent.Err() != nil {
+			return err
+		}
+		t := time.NewTimer(s.RetryDelay)
+		select {
+		case <-t.C:
+		case <-parent.Done():
+			t.Stop()
+			return err
+		}
+	}
+}
+
+// confirm asks the operator to do a manual step. Unattended, the step fails:
+// the runbook is not automated.
+func (x *run) confirm(ctx context.Context, s Step) error {
+	if x.r.Prompter == nil {
+		return &drills.ManualStepError{Step: s.Name}
+	}
+	return x.r.Prompter.Confirm(ctx, s.Name, s.Manual)
+}
+
+// classify maps a step's error onto a status and a reason of the closed set.
+func (x *run) classify(parent context.Context, err error, s Step) (results.Status, *results.Error) {
+	if err == nil {
+		return results.StatusPassed, nil
+	}
+	msg := x.redactor.Redact(err.Error())
+	var (
+		tm *drills.ToolMissingError
+		me *drills.ManualStepError
+		le *drills.LeftoverError
+	)
+	switch {
+	case parent.Err() != nil && errors.Is(err, context.Canceled):
+		return results.StatusCanceled, &results.Error{Reason: results.ReasonCanceled, Message: msg}
+	case isTimeout(err):
+		return results.StatusTimedOut, &results.Error{Reason: results.ReasonTimeout, Message: msg}
+	case parent.Err() != nil:
+		return results.StatusCanceled, &results.Error{Reason: results.ReasonCanceled, Message: msg}
+	case errors.As(err, &tm):
+		return results.StatusFailed, &results.Error{Reason: results.ReasonToolMissing, Message: msg}
+	case errors.As(err, &me):
+		return results.StatusFailed, &results.Error{Reason: results.ReasonNotAutomated, Message: msg}
+	case errors.As(err, &le):
+		return results.StatusFailed, &results.Error{Reason: results.ReasonLeftovers, Message: msg}
+	case s.Phase == results.PhaseTeardown || s.Phase == results.PhaseDestroy:
+		return results.StatusFailed, &results.Error{Reason: results.ReasonTeardownFailed, Message: msg}
+	default:
+		return results.StatusFailed, &results.Error{Reason: results.ReasonStepFailed, Message: msg}
+	}
+}
+
+func isTimeout(err error) bool {
+	_, ok := errorsAsTimeout(err)
+	return ok
+}
+
+// openLog creates the step's log file behind a redacting writer, and a tail
+// buffer of the redacted output for the result document. When the file
+// cannot be created the output still reaches the tail, so nothing is lost
+// silently: the problem is logged.
+func (x *run) openLog(path string, log *zap.Logger) (io.Writer, *tailBuffer, func()) {
+	tail := newTailBuffer(tailLines)
+	var sink io.Writer = tail
+	var f *os.File
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		log.Warn("could not create the log folder", zap.Error(err))
+	} else if f, err = os.Create(path); err != nil {
+		log.Warn("could not create the step log", zap.Error(err))
+		f = nil
+	}
+	if f != nil {
+		sink = io.MultiWriter(f, tail)
+	}
+	w := x.redactor.Writer(sink)
+	return w, tail, func() {
+		_ = w.Close()
+		if f != nil {
+			_ = f.Close()
+		}
+	}
+}

@@ -1,0 +1,3 @@
+module github.com/redeploy-drill/drill/scenarios/local-web/hello
+
+go 1.22
