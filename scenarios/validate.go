@@ -1,0 +1,565 @@
+package scenarios
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Validate checks a Scenario built or changed in Go with the rules Load
+// applies to files, and returns a *LoadError listing every problem, or nil.
+// Without a file to point into, problems carry only the field path, and a
+// zero field counts as unset (Load can tell "cycles: 0" from no cycles;
+// Validate cannot). A scenario Load returned, defaults applied, is valid.
+func (s *Scenario) Validate() error {
+	v := &validator{file: s.File, idx: newIndex()}
+	if s.APIVersion != "" && s.APIVersion != APIVersion {
+		v.at("apiVersion", "unsupported apiVersion %q: want %s", s.APIVersion, APIVersion)
+	}
+	if s.Kind != "" && s.Kind != Kind {
+		v.at("kind", "unsupported kind %q: want %s", s.Kind, Kind)
+	}
+	v.scenario(s)
+	if len(v.problems) > 0 {
+		return &LoadError{Problems: v.problems}
+	}
+	return nil
+}
+
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+var httpMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+// reservedPrefix is the prefix of the variables drill itself gives steps.
+const reservedPrefix = "DRILL_"
+
+// validator checks the decoded Scenario. It works on the Go values, and
+// finds positions through the decoder's index (empty for Validate).
+type validator struct {
+	file     string
+	idx      *index
+	problems []Problem
+}
+
+func (v *validator) parsed() bool { _, ok := v.idx.val[""]; return ok }
+
+func (v *validator) has(path string) bool {
+	_, k := v.idx.key[path]
+	_, val := v.idx.val[path]
+	return k || val
+}
+
+// ok reports whether path and its ancestors decoded cleanly: checking what
+// could not be decoded would report the same mistake twice.
+func (v *validator) ok(path string) bool {
+	for p, i := path, 0; i < 64; i++ {
+		if v.idx.bad[p] {
+			return false
+		}
+		parent, found := v.idx.parent[p]
+		if !found {
+			return true
+		}
+		p = parent
+	}
+	return true
+}
+
+// pos finds the position of path, or of its nearest recorded ancestor.
+func (v *validator) pos(path string, preferKey bool) position {
+	for p, i := path, 0; i < 64; i++ {
+		if preferKey {
+			if k, ok := v.idx.key[p]; ok {
+				return k
+			}
+		}
+		if val, ok := v.idx.val[p]; ok {
+			return val
+		}
+		if k, ok := v.idx.key[p]; ok {
+			return k
+		}
+		parent, found := v.idx.parent[p]
+		if !found {
+			break
+		}
+		p = parent
+	}
+	return v.idx.val[""]
+}
+
+func (v *validator) report(p position, field, format string, args ...any) {
+	v.problems = append(v.problems, Problem{File: v.file, Line: p.line, Column: p.col, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// at reports a problem with the value of path.
+func (v *validator) at(path, format string, args ...any) {
+	v.report(v.pos(path, false), path, format, args...)
+}
+
+// atKey reports a problem with the field path itself (pointing at its key).
+func (v *validator) atKey(path, format string, args ...any) {
+	v.report(v.pos(path, true), path, format, args...)
+}
+
+// missing reports that field is missing from parent, at parent's key,
+// unless an unknown key of parent looks like a typo of it (already reported).
+func (v *validator) missing(parent, field, format string, args ...any) {
+	if v.typo(parent, field) {
+		return
+	}
+	v.report(v.pos(parent, true), childPath(parent, field), format, args...)
+}
+
+// typo reports whether an unknown key of parent looks like one of fields.
+func (v *validator) typo(parent string, fields ...string) bool {
+	for _, t := range v.idx.typos[parent] {
+		if slices.Contains(fields, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// lineOf describes where path is, for "first used by" hints.
+func (v *validator) lineOf(path string) string {
+	if p, ok := v.idx.key[path]; ok {
+		return fmt.Sprintf("%s at line %d", path, p.line)
+	}
+	return path
+}
+
+func (v *validator) scenario(s *Scenario) {
+	v.metadata(&s.Metadata)
+	if v.parsed() && !v.has("spec") {
+		v.missing("", "spec", "required field is missing")
+		return
+	}
+	if !v.ok("spec") {
+		return
+	}
+	sp := &s.Spec
+	if v.ok("spec.cycles") && (sp.Cycles < 0 || sp.Cycles == 0 && v.has("spec.cycles")) {
+		v.at("spec.cycles", "must be at least 1, got %d", sp.Cycles)
+	}
+	v.nonNegative("spec.budget", sp.Budget)
+	v.nonNegative("spec.freshness", sp.Freshness)
+	v.env(sp)
+	v.secrets(sp)
+	if v.ok("spec.defaults") {
+		v.retries("spec.defaults.retries", sp.Defaults.Retries)
+		v.nonNegative("spec.defaults.timeout", sp.Defaults.Timeout)
+		v.nonNegative("spec.defaults.retryDelay", sp.Defaults.RetryDelay)
+	}
+	v.target(&sp.Target)
+
+	if len(sp.Steps) == 0 && v.ok("spec.steps") {
+		if v.has("spec.steps") {
+			v.at("spec.steps", "at least one step is required")
+		} else {
+			v.missing("spec", "steps", "required field is missing: at least one step")
+		}
+	}
+	names := map[string]string{}
+	for i := range sp.Steps {
+		v.step(itemPath("spec.steps", i), &sp.Steps[i], false, names)
+	}
+	for i := range sp.Teardown {
+		v.step(itemPath("spec.teardown", i), &sp.Teardown[i], true, names)
+	}
+}
+
+func (v *validator) metadata(m *Metadata) {
+	if v.parsed() && !v.has("metadata") {
+		v.missing("", "metadata", "required field is missing: metadata.name at least")
+		return
+	}
+	if !v.ok("metadata.name") {
+		return
+	}
+	switch {
+	case m.Name == "" && v.has("metadata.name"):
+		v.at("metadata.name", "must not be empty")
+	case m.Name == "":
+		v.missing("metadata", "name", "required field is missing")
+	case len(m.Name) > 63 || !dnsLabel.MatchString(m.Name):
+		v.at("metadata.name", "invalid name %q: use a lowercase DNS label (a-z, 0-9 and -, at most 63 characters, starting and ending with a letter or digit)", short(m.Name))
+	}
+}
+
+func (v *validator) env(sp *Spec) {
+	if v.ok("spec.env") {
+		for _, k := range sortedKeys(sp.Env) {
+			v.varName(childPath("spec.env", k), k, "variable")
+		}
+	}
+	if v.ok("spec.passEnv") {
+		for i, k := range sp.PassEnv {
+			p := itemPath("spec.passEnv", i)
+			if v.ok(p) {
+				v.varName(p, k, "variable")
+			}
+		}
+	}
+}
+
+// varName checks an environment variable name drill will set for steps.
+func (v *validator) varName(path, name, what string) bool {
+	switch {
+	case !isVarName(name):
+		v.atKey(path, "invalid %s name %q: want [A-Za-z_][A-Za-z0-9_]*", what, short(name))
+	case strings.HasPrefix(name, reservedPrefix):
+		v.atKey(path, "%s name %q is reserved: drill sets the %s* variables itself", what, name, reservedPrefix)
+	default:
+		return true
+	}
+	return false
+}
+
+func (v *validator) secrets(sp *Spec) {
+	if !v.ok("spec.secrets") {
+		return
+	}
+	seen := map[string]string{}
+	for i, sec := range sp.Secrets {
+		p := itemPath("spec.secrets", i)
+		if !v.ok(p) {
+			continue
+		}
+		np := p + ".name"
+		switch {
+		case sec.Name == "" && v.has(np):
+			v.at(np, "must not be empty")
+		case sec.Name == "":
+			v.missing(p, "name", "required field is missing")
+		case !v.varName(np, sec.Name, "secret"):
+		case seen[sec.Name] != "":
+			v.at(np, "duplicate secret %q (first used by %s)", sec.Name, v.lineOf(seen[sec.Name]))
+		default:
+			seen[sec.Name] = np
+			if _, clash := sp.Env[sec.Name]; clash {
+				v.at(np, "secret %q is also set in spec.env: keep secret values out of the scenario file", sec.Name)
+			}
+		}
+		switch {
+		case sec.FromEnv == "" && sec.FromFile == "":
+			v.at(p, "set one of fromEnv or fromFile")
+		case sec.FromEnv != "" && sec.FromFile != "":
+			v.atKey(p+".fromFile", "set only one of fromEnv or fromFile")
+		case sec.FromEnv != "" && !isVarName(sec.FromEnv):
+			v.at(p+".fromEnv", "invalid environment variable name %q", short(sec.FromEnv))
+		}
+	}
+}
+
+func (v *validator) target(t *Target) {
+	const tp = "spec.target"
+	if !v.ok(tp) {
+		return
+	}
+	var kinds []string
+	if t.Terraform != nil {
+		kinds = append(kinds, "terraform")
+	}
+	if t.Kind != nil {
+		kinds = append(kinds, "kind")
+	}
+	if t.None != nil {
+		kinds = append(kinds, "none")
+	}
+	switch {
+	case len(kinds) == 0 && v.has(tp):
+		v.at(tp, "set exactly one of terraform, kind or none")
+	case len(kinds) == 0:
+		v.missing("spec", "target", "required field is missing: set one of terraform, kind or none")
+	case len(kinds) > 1:
+		v.at(tp, "set exactly one of terraform, kind or none, not %s", strings.Join(kinds, " and "))
+	}
+	if tf := t.Terraform; tf != nil && v.ok(tp+".terraform") {
+		p := tp + ".terraform"
+		v.relPath(p+".dir", tf.Dir)
+		for _, k := range sortedKeys(tf.Vars) {
+			if !isTerraformName(k) {
+				v.atKey(childPath(p+".vars", k), "invalid Terraform variable name %q", short(k))
+			}
+		}
+		for i, f := range tf.VarFiles {
+			fp := itemPath(p+".varFiles", i)
+			if f == "" {
+				v.at(fp, "must not be empty")
+			}
+			v.relPath(fp, f)
+		}
+	}
+	if k := t.Kind; k != nil && v.ok(tp+".kind") {
+		p := tp + ".kind"
+		v.relPath(p+".config", k.Config)
+		v.nonNegative(p+".waitReady", k.WaitReady)
+		for i, img := range k.LoadImages {
+			if strings.TrimSpace(img) == "" {
+				v.at(itemPath(p+".loadImages", i), "must not be empty")
+			}
+		}
+	}
+}
+
+func (v *validator) step(p string, st *Step, teardown bool, names map[string]string) {
+	if !v.ok(p) {
+		return
+	}
+	np := p + ".name"
+	if v.ok(np) {
+		switch {
+		case st.Name == "" && v.has(np):
+			v.at(np, "must not be empty")
+		case st.Name == "":
+			v.missing(p, "name", "required field is missing")
+		case !validStepName(st.Name):
+			v.at(np, "invalid step name %q: use printable characters, no / or \\, no leading or trailing space, at most 100 characters", short(st.Name))
+		case names[st.Name] != "":
+			v.at(np, "duplicate step name %q (first used by %s): names are unique across steps and teardown", short(st.Name), v.lineOf(names[st.Name]))
+		default:
+			names[st.Name] = np
+		}
+	}
+	pp := p + ".phase"
+	switch {
+	case !v.ok(pp):
+	case teardown && v.has(pp):
+		v.atKey(pp, "steps under teardown may not set phase: they always run in the teardown phase")
+	case teardown && st.Phase != "" && st.Phase != PhaseTeardown:
+		v.at(pp, "unsupported phase %q for a teardown step", short(st.Phase))
+	case !teardown && (st.Phase != "" || v.has(pp)) && st.Phase != PhaseDeploy && st.Phase != PhaseVerify:
+		v.at(pp, "unsupported phase %q: want deploy or verify", short(st.Phase))
+	}
+	if st.Retries != nil && v.ok(p+".retries") {
+		v.retries(p+".retries", *st.Retries)
+	}
+	v.nonNegative(p+".timeout", st.Timeout)
+	v.nonNegative(p+".retryDelay", st.RetryDelay)
+
+	var actions []string
+	for _, a := range []struct {
+		name string
+		set  bool
+	}{{"run", st.Run != nil}, {"http", st.HTTP != nil}, {"apply", st.Apply != nil}, {"wait", st.Wait != nil}} {
+		if a.set {
+			actions = append(actions, a.name)
+		}
+	}
+	switch {
+	case len(actions) == 0 && st.Manual == "" && v.ok(p+".manual") && !v.typo(p, "run", "http", "apply", "wait", "manual"):
+		v.at(p, "a step needs one action: run, http, apply or wait (or manual: instructions for a human)")
+	case len(actions) > 1:
+		for _, extra := range actions[1:] {
+			v.atKey(p+"."+extra, "a step has exactly one action (run, http, apply or wait), and this one already has %s", actions[0])
+		}
+	}
+	if st.Run != nil && v.ok(p+".run") && strings.TrimSpace(*st.Run) == "" {
+		v.at(p+".run", "the script is empty")
+	}
+	if st.HTTP != nil && v.ok(p+".http") {
+		v.http(p+".http", st.HTTP)
+	}
+	if st.Apply != nil && v.ok(p+".apply") {
+		v.apply(p+".apply", st.Apply)
+	}
+	if st.Wait != nil && v.ok(p+".wait") {
+		v.wait(p+".wait", st.Wait)
+	}
+}
+
+// validStepName accepts names that read well in logs and file names.
+func validStepName(name string) bool {
+	if len(name) > 100 || strings.TrimSpace(name) != name {
+		return false
+	}
+	for _, r := range name {
+		if r == '/' || r == '\\' || !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func (v *validator) http(p string, h *HTTPAction) {
+	up := p + ".url"
+	switch {
+	case h.URL == "" && v.has(up):
+		v.at(up, "must not be empty")
+	case h.URL == "":
+		v.missing(p, "url", "required field is missing")
+	case !v.expandable(up, h.URL):
+	case !strings.Contains(h.URL, "${"):
+		u, err := url.Parse(h.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.at(up, "invalid URL %q: want an absolute http:// or https:// URL", short(h.URL))
+		}
+	}
+	if mp := p + ".method"; (h.Method != "" || v.has(mp)) && !slices.Contains(httpMethods, h.Method) {
+		v.at(mp, "unsupported method %q: want one of %s", short(h.Method), strings.Join(httpMethods, ", "))
+	}
+	if sp := p + ".status"; v.ok(sp) && (h.Status != 0 || v.has(sp)) && (h.Status < 100 || h.Status > 599) {
+		v.at(sp, "HTTP status %d is out of range: want 100 to 599", h.Status)
+	}
+	if bp := p + ".body"; h.Body != "" && v.expandable(bp, h.Body) {
+		pattern, _ := Expand(h.Body, placeholder)
+		if _, err := regexp.Compile(pattern); err != nil {
+			v.at(bp, "invalid regular expression: %v", err)
+		}
+	}
+	for _, k := range sortedKeys(h.Headers) {
+		hp := childPath(p+".headers", k)
+		if !validHeaderName(k) {
+			v.atKey(hp, "invalid header name %q", short(k))
+		}
+		v.expandable(hp, h.Headers[k])
+	}
+	v.nonNegative(p+".within", h.Within)
+	v.nonNegative(p+".interval", h.Interval)
+}
+
+func (v *validator) apply(p string, a *ApplyAction) {
+	pp := p + ".path"
+	switch {
+	case a.Path == "" && v.has(pp):
+		v.at(pp, "must not be empty")
+	case a.Path == "":
+		v.missing(p, "path", "required field is missing")
+	case v.expandable(pp, a.Path):
+		v.relPath(pp, a.Path)
+	}
+	v.namespace(p+".namespace", a.Namespace)
+}
+
+func (v *validator) wait(p string, w *WaitAction) {
+	if fp := p + ".for"; (w.For != "" || v.has(fp)) && w.For != DefaultWaitFor {
+		v.at(fp, "unsupported for %q: only %q is supported", short(w.For), DefaultWaitFor)
+	}
+	for i, r := range w.Resources {
+		rp := itemPath(p+".resources", i)
+		if !v.expandable(rp, r) {
+			continue
+		}
+		kind, name, ok := strings.Cut(r, "/")
+		if !ok || kind == "" || name == "" || strings.Contains(name, "/") {
+			v.at(rp, "invalid resource %q: want kind/name, like deployment/web", short(r))
+		}
+	}
+	v.namespace(p+".namespace", w.Namespace)
+}
+
+func (v *validator) namespace(path, ns string) {
+	if ns == "" || !v.expandable(path, ns) || strings.Contains(ns, "${") {
+		return
+	}
+	if len(ns) > 63 || !dnsLabel.MatchString(ns) {
+		v.at(path, "invalid namespace %q: want a lowercase DNS label", short(ns))
+	}
+}
+
+// placeholder stands for every variable when a string is checked before run
+// time, when the values are not known yet.
+func placeholder(string) (string, bool) { return "x", true }
+
+// expandable checks the ${NAME} syntax of a step's string field now rather
+// than in the middle of a drill.
+func (v *validator) expandable(path, s string) bool {
+	if _, err := Expand(s, placeholder); err != nil {
+		v.at(path, "%v", err)
+		return false
+	}
+	return true
+}
+
+// relPath checks a path that is relative to the workdir: it may not be
+// absolute nor climb out with "..", because the workdir is all a cycle has.
+// ${NAME} references stand for a plain name while checking.
+func (v *validator) relPath(path, p string) {
+	if p == "" {
+		return
+	}
+	clean, err := Expand(p, placeholder)
+	if err != nil {
+		v.at(path, "%v", err)
+		return
+	}
+	if filepath.IsAbs(clean) {
+		v.at(path, "%q must be relative to the workdir (a fresh copy of spec.source)", short(p))
+		return
+	}
+	clean = filepath.ToSlash(filepath.Clean(clean))
+	if clean == ".." || strings.HasPrefix(clean, "../") {
+		v.at(path, "%q escapes the workdir with ..", short(p))
+	}
+}
+
+func (v *validator) retries(path string, n int) {
+	if n < 0 {
+		v.at(path, "must not be negative, got %d", n)
+	}
+}
+
+func (v *validator) nonNegative(path string, d Duration) {
+	if d < 0 && v.ok(path) {
+		v.at(path, "must not be negative, got %s", time.Duration(d))
+	}
+}
+
+// sourceExists checks, for Load, that spec.source names a folder.
+func (v *validator) sourceExists(s *Scenario, file string) {
+	if s.Spec.Source == "" || !v.ok("spec.source") {
+		return
+	}
+	dir := resolveSource(s.Spec.Source, file)
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		v.at("spec.source", "source folder %s does not exist", dir)
+	case !fi.IsDir():
+		v.at("spec.source", "source %s is not a folder", dir)
+	}
+}
+
+func isTerraformName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+		case i > 0 && (r == '-' || r >= '0' && r <= '9'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderName reports whether s is an HTTP token (RFC 9110).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
