@@ -9,7 +9,7 @@ variable "port" {
   description = "TCP port the service listens on"
 }
 
-variable "version" {
+variable "app_version" {
   type        = string
   description = "version string stamped into the service"
   default     = "v1"
@@ -35,7 +35,7 @@ resource "terraform_data" "host_dir" {
 resource "terraform_data" "service" {
   input = {
     port    = var.port
-    version = var.version
+    version = var.app_version
     dir     = terraform_data.host_dir.output
   }
 }
