@@ -1,0 +1,153 @@
+// Package cli is drill's command line: the cobra commands, their flags, the
+// exit codes of CONTRACT.md section 6, the zap logger and the live progress
+// display. main only calls Run.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/redeploy-drill/drill/scenarios"
+)
+
+// Exit codes (CONTRACT.md section 6).
+const (
+	ExitOK          = 0
+	ExitFailed      = 1
+	ExitUsage       = 2
+	ExitEnvironment = 3
+	ExitTeardown    = 4
+	ExitSIGINT      = 130
+	ExitSIGTERM     = 143
+)
+
+// Streams are the standard streams of an invocation, injected so tests can
+// run the CLI in-process (kind's IOStreams).
+type Streams struct {
+	In  io.Reader
+	Out io.Writer // program output only
+	Err io.Writer // progress, logs and errors
+}
+
+// Stdio returns the process's own streams.
+func Stdio() Streams { return Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr} }
+
+// ExitError carries an exit code out of a command. Err, when set, is printed
+// to stderr as "drill: <err>".
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+func exitf(code int, format string, a ...any) error {
+	return &ExitError{Code: code, Err: fmt.Errorf(format, a...)}
+}
+
+// Run executes drill with args (without the program name) and returns the
+// process exit code. It never panics at the user: a panic becomes exit 1
+// with a message asking for a bug report.
+func Run(ctx context.Context, args []string, streams Streams) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(streams.Err, "drill: internal error: %v (please report this as a bug)\n", r)
+			code = ExitFailed
+		}
+	}()
+	root := newRootCommand(streams)
+	root.SetArgs(args)
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.Err)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			printError(streams.Err, ee.Err)
+		}
+		return ee.Code
+	}
+	// Anything cobra itself rejects (unknown flag, wrong arguments) is usage.
+	printError(streams.Err, err)
+	return ExitUsage
+}
+
+func printError(w io.Writer, err error) {
+	var le *scenarios.LoadError
+	if errors.As(err, &le) {
+		fmt.Fprintf(w, "drill: invalid scenario:\n%s\n", le.Error())
+		return
+	}
+	fmt.Fprintf(w, "drill: %s\n", err)
+}
+
+// commandWithContext is a helper for subcommands that need the root flags.
+type app struct {
+	streams   Streams
+	results   string
+	logFormat string
+	verbose   int
+}
+
+func newRootCommand(streams Streams) *cobra.Command {
+	a := &app{streams: streams}
+	root := &cobra.Command{
+		Use:   "drill",
+		Short: "Check, on a schedule and on demand, that a stack can be rebuilt from scratch by following its scripts",
+		Long: `drill runs redeploy drills. A scenario (YAML) scripts one redeploy: provision a target
+(a kind cluster, or any Terraform configuration), deploy the stack, verify it, tear it all down,
+and do it again from nothing. drill times every step, keeps the evidence under the results
+folder, and records whether the guideline "automate, and regularly check that we can
+successfully redeploy by following scripts" holds.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.SetVersionTemplate("drill {{.Version}}\n")
+	def := os.Getenv("DRILL_RESULTS")
+	if def == "" {
+		def = "./drill-results"
+	}
+	root.PersistentFlags().StringVar(&a.results, "results", def, "results folder (env DRILL_RESULTS)")
+	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "console", "log format on stderr: console|json")
+	root.PersistentFlags().CountVarP(&a.verbose, "verbose", "v", "more logs (-v info, -vv debug)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%w\nSee '%s --help'.", err, c.CommandPath())}
+	})
+	root.AddCommand(
+		newRunCommand(a),
+		newValidateCommand(a),
+		newPlanCommand(a),
+		newListCommand(a),
+		newStatusCommand(a),
+		newVersionCommand(a),
+	)
+	return root
+}
+
+// usageArgs wraps cobra's argument validators so a wrong count is exit 2 with
+// a plain message.
+func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := v(cmd, args); err != nil {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %w\nUsage: %s", cmd.CommandPath(), err, cmd.UseLine())}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/redeploy-drill/drill/internal/plan"
+	"github.com/redeploy-drill/drill/scenarios"
+)
+
+func newPlanCommand(a *app) *cobra.Command {
+	var cycles int
+	cmd := &cobra.Command{
+		Use:   "plan PATH",
+		Short: "Print what a run would do, in order, with timeouts and budget; nothing is run or created",
+		Args:  usageArgs(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			list, err := loadAll(args)
+			if err != nil {
+				return err
+			}
+			for i, s := range list {
+				if i > 0 {
+					fmt.Fprintln(a.streams.Out)
+				}
+				printPlan(a.streams.Out, s, cycles)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&cycles, "cycles", 0, "show the plan for this many cycles instead of spec.cycles")
+	return cmd
+}
+
+func printPlan(w io.Writer, s *scenarios.Scenario, cycles int) {
+	if cycles <= 0 {
+		cycles = s.Spec.Cycles
+	}
+	sp := s.Spec
+	fmt.Fprintf(w, "scenario %s (%s)\n", s.Metadata.Name, s.File)
+	if s.Metadata.Description != "" {
+		fmt.Fprintf(w, "  %s\n", s.Metadata.Description)
+	}
+	budget := "none"
+	if sp.Budget > 0 {
+		budget = sp.Budget.D().String()
+	}
+	fmt.Fprintf(w, "  owner %s · %d cycles · budget %s · freshness %s\n", orDash(s.Metadata.Owner), cycles, budget, sp.Freshness.D())
+	fmt.Fprintf(w, "  source %s (copied fresh into a new workdir each cycle)\n", sp.Source)
+	fmt.Fprintf(w, "  environment: PATH HOME TMPDIR LANG DRILL_*%s%s%s\n", list(" passEnv ", sp.PassEnv), list(" env ", keys(sp.Env)), list(" secrets ", secretNames(sp.Secrets)))
+	fmt.Fprintf(w, "each cycle:\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  #\tSTEP\tPHASE\tTIMEOUT\tRETRIES\tACTION\n")
+	n := 0
+	row := func(name, phase string, timeout time.Duration, retries int, action string) {
+		n++
+		r := "-"
+		if retries > 0 {
+			r = fmt.Sprint(retries)
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", n, name, phase, timeout, r, action)
+	}
+	timeout := sp.Defaults.Timeout.D()
+	row("workdir", "provision", timeout, 0, "new empty folder + copy of source")
+	row("provision", "provision", timeout, 0, describeTarget(sp.Target))
+	for _, st := range sp.Steps {
+		if st.Phase == "verify" {
+			break
+		}
+		row(st.Name, st.Phase, st.Timeout.D(), retries(st), plan.Describe(st)+manualNote(st))
+	}
+	fmt.Fprintf(tw, "  ·\t(idempotency check)\t\t\t\t%s\n", idemNote(sp.Target))
+	verify := false
+	for _, st := range sp.Steps {
+		verify = verify || st.Phase == "verify"
+		if verify {
+			row(st.Name, st.Phase, st.Timeout.D(), retries(st), plan.Describe(st)+manualNote(st))
+		}
+	}
+	for _, st := range sp.Teardown {
+		row(st.Name, "teardown", st.Timeout.D(), retries(st), plan.Describe(st)+" (always runs)")
+	}
+	row("destroy", "teardown", timeout, 0, "destroy the target, then check nothing is left (always runs)")
+	tw.Flush()
+}
+
+func describeTarget(t scenarios.Target) string {
+	switch {
+	case t.Terraform != nil:
+		return fmt.Sprintf("terraform init + apply in %s (vars: %s)", t.Terraform.Dir, strings.Join(keys(t.Terraform.Vars), ", "))
+	case t.Kind != nil:
+		img := t.Kind.NodeImage
+		if img == "" {
+			img = "$DRILL_KIND_NODE_IMAGE or kind's default"
+		}
+		return fmt.Sprintf("kind cluster drill-<scenario>-<run>, node image %s, wait ready %s, load %v", img, t.Kind.WaitReady.D(), t.Kind.LoadImages)
+	}
+	return "none"
+}
+
+func idemNote(t scenarios.Target) string {
+	if t.Terraform != nil && t.Terraform.Idempotent != nil && !*t.Terraform.Idempotent {
+		return "off (idempotent: false)"
+	}
+	if t.Terraform != nil {
+		return "terraform plan must be empty"
+	}
+	if t.Kind != nil {
+		return "dry-run re-apply of every apply step must change nothing"
+	}
+	return "not supported by target none"
+}
+
+func manualNote(st scenarios.Step) string {
+	if st.Manual != "" {
+		return " [manual: needs an operator]"
+	}
+	return ""
+}
+
+func retries(st scenarios.Step) int {
+	if st.Retries == nil {
+		return 0
+	}
+	return *st.Retries
+}
+
+func keys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func secretNames(s []scenarios.Secret) []string {
+	var out []string
+	for _, x := range s {
+		out = append(out, x.Name)
+	}
+	return out
+}
+
+func list(label string, items []string) string {
+	if len(items) == 0 {
+		return ""
+	}
+	return label + strings.Join(items, " ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,228 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/internal/plan"
+	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/runner"
+	"github.com/redeploy-drill/drill/scenarios"
+)
+
+type runFlags struct {
+	cycles        int
+	parallel      int
+	timeout       time.Duration
+	keepOnFailure bool
+	trigger       string
+	output        string
+	junit         string
+	teardown      time.Duration
+}
+
+func newRunCommand(a *app) *cobra.Command {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:   "run [flags] PATH...",
+		Short: "Run the scenarios (files, or folders searched for kind: Scenario)",
+		Long: `run executes each scenario's cycles: a fresh workdir, provision, deploy, verify, teardown
+and destroy, timed step by step. Results go under --results. Exit codes: 0 every drill passed
+and its guideline holds; 1 a drill failed or the guideline does not hold; 2 invalid input;
+3 the environment cannot run the drill; 4 teardown failed; 130/143 interrupted (teardown ran).`,
+		Args: usageArgs(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error { return a.run(cmd.Context(), f, args) },
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&f.cycles, "cycles", 0, "override spec.cycles")
+	fl.IntVar(&f.parallel, "parallel", 1, "scenarios run at once")
+	fl.DurationVar(&f.timeout, "timeout", 0, "limit for the whole invocation (0: none)")
+	fl.BoolVar(&f.keepOnFailure, "keep-on-failure", false, "skip teardown of a cycle whose step failed, to debug it; prints how to clean up")
+	fl.StringVar(&f.trigger, "trigger", "", "manual|schedule|ci (default: ci when CI=true, else manual)")
+	fl.StringVarP(&f.output, "output", "o", "text", "text|json (json prints the DrillRun documents on stdout)")
+	fl.StringVar(&f.junit, "junit", "", "also write a JUnit XML report of these runs to FILE")
+	fl.DurationVar(&f.teardown, "teardown-timeout", runner.DefaultTeardownTimeout, "after an interrupt, the longest any teardown step or destroy may take")
+	return cmd
+}
+
+func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	list, err := loadAll(args)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(a.streams.Err, a.logFormat, a.verbose)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+
+	// Build every plan first: a missing secret is an invalid input, found
+	// before anything is provisioned.
+	plans := make([]*runner.Plan, len(list))
+	for i, s := range list {
+		if plans[i], err = plan.Build(s, plan.Options{Logger: log}); err != nil {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %w", s.File, err)}
+		}
+	}
+	if err := results.CheckWritable(a.results); err != nil {
+		return &ExitError{Code: ExitEnvironment, Err: err}
+	}
+
+	ctx, sigs := withSignals(ctx, a.streams.Err)
+	defer sigs.stop()
+	if f.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, f.timeout, &drills.TimeoutError{What: "drill run (--timeout)", Timeout: f.timeout})
+		defer cancel()
+	}
+
+	display := newProgress(a.streams.Err, len(list) > 1)
+	defer display.close()
+	sigs.onThird = display.leftBehind
+
+	docs := make([]*results.Run, len(list))
+	errs := make([]error, len(list))
+	sem := make(chan struct{}, f.parallel)
+	var wg sync.WaitGroup
+	tools := toolVersions(ctx, needsDocker(list))
+	for i := range list {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r := &runner.Runner{
+				Store:           results.Open(a.results),
+				Logger:          log,
+				Observer:        display.observe,
+				Prompter:        newPrompter(a.streams),
+				KeepOnFailure:   f.keepOnFailure,
+				Trigger:         trigger(f.trigger),
+				Tools:           tools,
+				TeardownTimeout: f.teardown,
+				CycleOverride:   f.cycles,
+			}
+			if ctx.Err() != nil {
+				errs[i] = ctx.Err()
+				return
+			}
+			docs[i], errs[i] = r.Run(ctx, plans[i])
+		}(i)
+	}
+	wg.Wait()
+	display.close()
+
+	var written []*results.Run
+	for i, d := range docs {
+		if errs[i] != nil {
+			log.Error("run failed to record", zap.String("scenario", list[i].Metadata.Name), zap.Error(errs[i]))
+		}
+		if d != nil {
+			written = append(written, d)
+		}
+	}
+	if f.output == "json" {
+		enc := json.NewEncoder(a.streams.Out)
+		enc.SetIndent("", "  ")
+		for _, d := range written {
+			if err := enc.Encode(d); err != nil {
+				return err
+			}
+		}
+	} else {
+		printSummary(a.streams.Out, written, a.results)
+	}
+	if f.junit != "" {
+		if err := writeJUnit(f.junit, written); err != nil {
+			return exitf(ExitEnvironment, "--junit %s: %w", f.junit, err)
+		}
+	}
+	for _, e := range errs {
+		if e != nil && !errors.Is(e, context.Canceled) {
+			return &ExitError{Code: ExitEnvironment, Err: e}
+		}
+	}
+	return &ExitError{Code: exitCode(written, sigs.received())}
+}
+
+func (f *runFlags) check() error {
+	switch {
+	case f.parallel < 1:
+		return exitf(ExitUsage, "--parallel must be at least 1")
+	case f.cycles < 0:
+		return exitf(ExitUsage, "--cycles must be at least 1")
+	case f.output != "text" && f.output != "json":
+		return exitf(ExitUsage, "--output: %q is not text or json", f.output)
+	case f.trigger != "" && f.trigger != "manual" && f.trigger != "schedule" && f.trigger != "ci":
+		return exitf(ExitUsage, "--trigger: %q is not manual, schedule or ci", f.trigger)
+	}
+	return nil
+}
+
+func trigger(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if os.Getenv("CI") == "true" {
+		return "ci"
+	}
+	return "manual"
+}
+
+func needsDocker(list []*scenarios.Scenario) bool {
+	for _, s := range list {
+		if s.Spec.Target.Kind != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// exitCode folds the runs into one code, the most serious first: an
+// interrupt, then the environment, a teardown that may have left something,
+// then any failure or guideline that does not hold.
+func exitCode(runs []*results.Run, sig os.Signal) int {
+	if sig != nil {
+		return signalCode(sig)
+	}
+	code := ExitOK
+	for _, r := range runs {
+		c := ExitOK
+		switch {
+		case r.Error != nil && r.Error.Reason == results.ReasonToolMissing:
+			c = ExitEnvironment
+		case r.Error != nil && r.Error.Reason == results.ReasonTeardownFailed:
+			c = ExitTeardown
+		case r.Status != results.StatusPassed || r.Guideline == nil || !r.Guideline.Holds:
+			c = ExitFailed
+		}
+		if rank(c) > rank(code) {
+			code = c
+		}
+	}
+	return code
+}
+
+func rank(code int) int {
+	switch code {
+	case ExitEnvironment:
+		return 3
+	case ExitTeardown:
+		return 2
+	case ExitFailed:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,179 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/redeploy-drill/drill/results"
+)
+
+// scenarioStatus is one row of drill status: the summary plus what only the
+// CLI can tell (the owner, and runs whose drill process is gone).
+type scenarioStatus struct {
+	results.Summary
+	Owner string `json:"owner,omitempty"`
+	// Aborted lists runs still marked running whose drill process is gone
+	// (killed with -9, machine rebooted): `drill gc` cleans up after them.
+	Aborted []string `json:"aborted,omitempty"`
+	// Verdict is a one-word judgement: holds, broken, stale, never-run.
+	Verdict string `json:"verdict"`
+}
+
+func newStatusCommand(a *app) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "status [SCENARIO...]",
+		Short: "The guideline verdict per scenario from the results history; exit 1 when one is stale or broken",
+		Long: `status reads the results folder and judges every scenario (or the ones named):
+regularly-checked (a run whose guideline holds is younger than spec.freshness), the newest
+verdict with its failing checks, pass and flaky rates and the duration trend.
+Exit 0 when every scenario is fresh and holding, 1 otherwise: a nightly job can alert on it.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "table" && output != "json" {
+				return exitf(ExitUsage, "--output: %q is not table or json", output)
+			}
+			rows, warnings, err := collectStatus(a.results, args, time.Now())
+			if err != nil {
+				return exitf(ExitEnvironment, "read results folder %s: %w", a.results, err)
+			}
+			for _, w := range warnings {
+				fmt.Fprintf(a.streams.Err, "drill: warning: %s\n", w.Error())
+			}
+			if output == "json" {
+				enc := json.NewEncoder(a.streams.Out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(rows); err != nil {
+					return err
+				}
+			} else {
+				printStatus(a.streams.Out, rows)
+			}
+			if len(rows) == 0 {
+				fmt.Fprintf(a.streams.Err, "drill: no runs in %s yet\n", a.results)
+				return &ExitError{Code: ExitFailed}
+			}
+			for _, r := range rows {
+				if r.Verdict != "holds" {
+					return &ExitError{Code: ExitFailed}
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table|json")
+	return cmd
+}
+
+func collectStatus(dir string, only []string, now time.Time) ([]scenarioStatus, []results.Warning, error) {
+	store := results.Open(dir)
+	names, err := store.Scenarios()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(only) > 0 {
+		names = only
+	}
+	var (
+		rows     []scenarioStatus
+		warnings []results.Warning
+	)
+	for _, name := range names {
+		runs, ws, err := store.Runs(name)
+		warnings = append(warnings, ws...)
+		if err != nil {
+			return nil, warnings, err
+		}
+		row := scenarioStatus{Summary: results.Summarize(runs, now, results.SummaryOptions{})}
+		row.Scenario = name
+		for _, r := range runs {
+			row.Owner = r.Scenario.Owner
+			if r.Status == results.StatusRunning && !processAlive(r) {
+				row.Aborted = append(row.Aborted, r.RunID)
+			}
+		}
+		row.Verdict = verdict(row)
+		rows = append(rows, row)
+	}
+	return rows, warnings, nil
+}
+
+func verdict(r scenarioStatus) string {
+	switch {
+	case r.Newest == nil:
+		return "never-run"
+	case r.Newest.Status != results.StatusPassed || !r.Newest.Holds:
+		return "broken"
+	case !r.RegularlyChecked:
+		return "stale"
+	}
+	return "holds"
+}
+
+// processAlive reports whether the drill that wrote a running document is
+// still there. Only runs from this host can be judged; others are trusted.
+func processAlive(r *results.Run) bool {
+	host, _ := os.Hostname()
+	if r.Pid <= 0 || r.Host.Name != host {
+		return true
+	}
+	err := syscall.Kill(r.Pid, 0)
+	return err == nil || err == syscall.EPERM
+}
+
+func printStatus(w io.Writer, rows []scenarioStatus) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tOWNER\tVERDICT\tNEWEST\tLAST SUCCESS\tREGULARLY-CHECKED\tPASS\tFLAKY\tMEDIAN\tP95\tTREND")
+	for _, r := range rows {
+		newest, last := "-", "never"
+		if r.Newest != nil {
+			newest = fmt.Sprintf("%s %s", r.Newest.Status, ago(r.Newest.StartedAt))
+		}
+		if r.LastSuccess != nil {
+			last = ago(*r.LastSuccess)
+		}
+		trend := "-"
+		if r.Slower {
+			trend = fmt.Sprintf("slower (median %s)", ms(r.BaselineMs))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%t (%s)\t%.0f%%\t%.0f%%\t%s\t%s\t%s\n",
+			r.Scenario, orDash(r.Owner), r.Verdict, newest, last, r.RegularlyChecked, ms(r.FreshnessMs),
+			100*r.PassRate, 100*r.FlakyRate, ms(r.MedianMs), ms(r.P95Ms), trend)
+	}
+	tw.Flush()
+	for _, r := range rows {
+		if r.Newest != nil {
+			for _, c := range r.Newest.Failing {
+				fmt.Fprintf(w, "%s: check %s fails: %s\n", r.Scenario, c.Name, c.Detail)
+			}
+			if r.Newest.Error != nil {
+				fmt.Fprintf(w, "%s: %s: %s\n", r.Scenario, r.Newest.Error.Reason, r.Newest.Error.Message)
+			}
+		}
+		if len(r.Aborted) > 0 {
+			fmt.Fprintf(w, "%s: aborted runs (their drill process is gone): %s — run `drill gc` to remove what they left\n", r.Scenario, strings.Join(r.Aborted, ", "))
+		}
+	}
+}
+
+func ago(t time.Time) string {
+	d := time.Since(t).Round(time.Second)
+	if d < 0 {
+		d = 0
+	}
+	return d.String() + " ago"
+}
+
+func ms(v int64) string {
+	if v == 0 {
+		return "-"
+	}
+	return (time.Duration(v) * time.Millisecond).Round(100 * time.Millisecond).String()
+}

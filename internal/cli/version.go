@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is drill's version, stamped with -ldflags "-X .../internal/cli.Version=v0.1.0".
+var Version = "v0.1.0-dev"
+
+func newVersionCommand(a *app) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of drill and of the tools it found (terraform, docker, kind library)",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tools := toolVersions(cmd.Context(), true)
+			if output == "json" {
+				enc := json.NewEncoder(a.streams.Out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(tools)
+			}
+			for _, k := range []string{"drill", "terraform", "docker", "kind"} {
+				v := tools[k]
+				if v == "" {
+					v = "not found"
+				}
+				fmt.Fprintf(a.streams.Out, "%-10s %s\n", k, v)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text|json")
+	return cmd
+}
+
+// toolVersions finds the versions recorded in every run document. docker is
+// asked only when wanted, since a stopped daemon makes it slow.
+func toolVersions(ctx context.Context, withDocker bool) map[string]string {
+	tools := map[string]string{"drill": Version, "kind": moduleVersion("sigs.k8s.io/kind")}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "terraform", "version", "-json").Output(); err == nil {
+		var v struct {
+			Version string `json:"terraform_version"`
+		}
+		if json.Unmarshal(out, &v) == nil {
+			tools["terraform"] = v.Version
+		}
+	}
+	if withDocker {
+		if out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").Output(); err == nil {
+			tools["docker"] = strings.TrimSpace(string(out))
+		}
+	}
+	for k, v := range tools {
+		if v == "" {
+			delete(tools, k)
+		}
+	}
+	return tools
+}
+
+// moduleVersion reads a dependency's version from the binary's build info.
+func moduleVersion(path string) string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, d := range info.Deps {
+		if d.Path == path {
+			return d.Version
+		}
+	}
+	return ""
+}

@@ -1,0 +1,243 @@
+// Package plan turns a loaded scenario into a runner.Plan: it maps each YAML
+// action to a drills step, each target to a drills target, resolves
+// timeouts, retries and owners, and builds the clean environment steps get.
+package plan
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/redeploy-drill/drill/drills"
+	drillhttp "github.com/redeploy-drill/drill/drills/http"
+	"github.com/redeploy-drill/drill/drills/none"
+	"github.com/redeploy-drill/drill/drills/run"
+	"github.com/redeploy-drill/drill/drills/terraform"
+	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/runner"
+	"github.com/redeploy-drill/drill/scenarios"
+)
+
+// hostVars are the only host variables every step gets, besides passEnv and
+// DRILL_*: enough for tools to find themselves and a home, nothing that
+// silently makes a runbook depend on the operator's shell.
+var hostVars = []string{"PATH", "HOME", "TMPDIR", "LANG"}
+
+// Options tune Build. The zero value reads the process environment.
+type Options struct {
+	// LookupEnv reads the host environment (default os.LookupEnv).
+	LookupEnv func(string) (string, bool)
+	// Environ lists the host environment, for DRILL_* (default os.Environ).
+	Environ func() []string
+	Logger  *zap.Logger
+}
+
+// Build makes a runnable plan of a scenario. It reads secrets, so it fails
+// when one is missing; it starts nothing.
+func Build(s *scenarios.Scenario, opts Options) (*runner.Plan, error) {
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = os.LookupEnv
+	}
+	if opts.Environ == nil {
+		opts.Environ = os.Environ
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	env, secrets, err := baseEnv(s, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &runner.Plan{
+		Scenario: results.ScenarioRef{
+			Name: s.Metadata.Name, File: s.File, Owner: s.Metadata.Owner,
+			Labels: s.Metadata.Labels, SHA256: s.SHA256,
+		},
+		Cycles:    s.Spec.Cycles,
+		Budget:    s.Spec.Budget.D(),
+		Freshness: s.Spec.Freshness.D(),
+		Source:    s.Spec.Source,
+		Env:       env,
+		Secrets:   secrets,
+	}
+	if p.Target, err = target(s, opts.Logger); err != nil {
+		return nil, err
+	}
+	for _, st := range s.Spec.Steps {
+		p.Steps = append(p.Steps, step(s, st, st.Phase))
+	}
+	for _, st := range s.Spec.Teardown {
+		p.Teardown = append(p.Teardown, step(s, st, results.PhaseTeardown))
+	}
+	return p, nil
+}
+
+// baseEnv is the environment every step starts from, and the secret values.
+func baseEnv(s *scenarios.Scenario, opts Options) (map[string]string, []string, error) {
+	env := map[string]string{}
+	for _, k := range hostVars {
+		if v, ok := opts.LookupEnv(k); ok {
+			env[k] = v
+		}
+	}
+	for _, kv := range opts.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "DRILL_") {
+			env[k] = v
+		}
+	}
+	for _, k := range s.Spec.PassEnv {
+		if v, ok := opts.LookupEnv(k); ok {
+			env[k] = v
+		}
+	}
+	for k, v := range s.Spec.Env {
+		env[k] = v
+	}
+	values, err := s.ResolveSecrets(opts.LookupEnv)
+	if err != nil {
+		return nil, nil, err
+	}
+	var secrets []string
+	for name, v := range values {
+		env[name] = v
+		secrets = append(secrets, v)
+	}
+	return env, secrets, nil
+}
+
+func target(s *scenarios.Scenario, log *zap.Logger) (runner.TargetPlan, error) {
+	timeout := s.Spec.Defaults.Timeout.D()
+	if timeout <= 0 {
+		timeout = scenarios.DefaultTimeout
+	}
+	t := s.Spec.Target
+	switch {
+	case t.Terraform != nil:
+		tf := t.Terraform
+		idem := tf.Idempotent == nil || *tf.Idempotent
+		return runner.TargetPlan{
+			Kind: "terraform", Timeout: timeout, Idempotent: idem,
+			New: func(env *drills.Env) (drills.Target, error) {
+				dir, err := expand(tf.Dir, env, "spec.target.terraform.dir")
+				if err != nil {
+					return nil, err
+				}
+				vars := map[string]string{}
+				for k, v := range tf.Vars {
+					if vars[k], err = expand(v, env, "spec.target.terraform.vars."+k); err != nil {
+						return nil, err
+					}
+				}
+				files := make([]string, 0, len(tf.VarFiles))
+				for i, f := range tf.VarFiles {
+					ef, err := expand(f, env, fmt.Sprintf("spec.target.terraform.varFiles[%d]", i))
+					if err != nil {
+						return nil, err
+					}
+					files = append(files, ef)
+				}
+				return terraform.New(dir,
+					terraform.WithVars(vars),
+					terraform.WithVarFiles(files),
+					terraform.WithIdempotencyCheck(idem),
+					terraform.WithLogger(log),
+				), nil
+			},
+		}, nil
+	case t.Kind != nil:
+		return kindTarget(s, t.Kind, timeout, log), nil
+	default:
+		return runner.TargetPlan{Kind: "none", Timeout: timeout,
+			New: func(*drills.Env) (drills.Target, error) { return none.Target{}, nil }}, nil
+	}
+}
+
+func step(s *scenarios.Scenario, st scenarios.Step, phase string) runner.Step {
+	out := runner.Step{
+		Name: st.Name, Phase: phase, Owner: st.Owner,
+		Timeout: st.Timeout.D(), RetryDelay: st.RetryDelay.D(),
+		Manual: st.Manual,
+	}
+	if st.Retries != nil {
+		out.Retries = *st.Retries
+	}
+	if out.Timeout <= 0 {
+		out.Timeout = s.Spec.Defaults.Timeout.D()
+	}
+	if out.Timeout <= 0 {
+		out.Timeout = scenarios.DefaultTimeout
+	}
+	field := func(name string) string { return fmt.Sprintf("step %s: %s", st.Name, name) }
+	switch {
+	case st.Run != nil:
+		// The script is not expanded by drill: bash expands ${NAME} from the
+		// very same environment, and the script's own variables keep working.
+		out.Kind, out.Action = "run", run.New(*st.Run)
+	case st.HTTP != nil:
+		h := *st.HTTP
+		out.Kind = "http"
+		out.Action = drills.StepFunc(func(ctx context.Context, env *drills.Env) error {
+			spec := drillhttp.Spec{Status: h.Status, Within: h.Within.D(), Interval: h.Interval.D(), Headers: map[string]string{}}
+			var err error
+			if spec.URL, err = expand(h.URL, env, field("http.url")); err != nil {
+				return err
+			}
+			if spec.Method, err = expand(h.Method, env, field("http.method")); err != nil {
+				return err
+			}
+			if spec.Body, err = expand(h.Body, env, field("http.body")); err != nil {
+				return err
+			}
+			for k, v := range h.Headers {
+				if spec.Headers[k], err = expand(v, env, field("http.headers."+k)); err != nil {
+					return err
+				}
+			}
+			return drillhttp.New(spec).Run(ctx, env)
+		})
+	case st.Apply != nil:
+		out.Kind, out.Action = "apply", applyStep(st.Name, *st.Apply)
+	case st.Wait != nil:
+		out.Kind, out.Action = "wait", waitStep(st.Name, *st.Wait)
+	default:
+		out.Kind = "manual"
+	}
+	return out
+}
+
+// expand resolves ${NAME} in a field at run time, when the target's outputs
+// are known; the error names the field.
+func expand(s string, env *drills.Env, field string) (string, error) {
+	v, err := scenarios.Expand(s, env.Lookup)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", field, err)
+	}
+	return v, nil
+}
+
+// Describe returns a human description of a step's action for `drill plan`.
+func Describe(st scenarios.Step) string {
+	switch {
+	case st.Run != nil:
+		line, _, more := strings.Cut(strings.TrimSpace(*st.Run), "\n")
+		if more {
+			line += " …"
+		}
+		return "run: " + line
+	case st.HTTP != nil:
+		return fmt.Sprintf("http: %s %s → %d within %s", st.HTTP.Method, st.HTTP.URL, st.HTTP.Status, time.Duration(st.HTTP.Within))
+	case st.Apply != nil:
+		return "apply: " + filepath.ToSlash(st.Apply.Path)
+	case st.Wait != nil:
+		if len(st.Wait.Resources) == 0 {
+			return "wait: everything applied"
+		}
+		return "wait: " + strings.Join(st.Wait.Resources, ", ")
+	}
+	return "manual: " + st.Manual
+}
