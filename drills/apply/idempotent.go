@@ -1,0 +1,134 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/drills/internal/kube"
+)
+
+// maxPathsPerObject bounds how many changed fields an object reports.
+const maxPathsPerObject = 5
+
+// CheckIdempotent re-applies the manifests at path (as the apply step with
+// the same arguments would) in server-side dry-run, right after deploy, and
+// compares what the API server would store with what it stores now. Any
+// difference, or an object that does not exist, is reported in a
+// *drills.NotIdempotentError naming the object and the changed fields.
+//
+// Fields that change on every write whatever the manifest says are ignored:
+// metadata.managedFields, resourceVersion, generation, uid, the metadata
+// timestamps and status. Manifests are read again from the workdir, so what
+// the check catches is a manifest or kustomization that renders differently
+// each time, and fields the cluster keeps changing back (a mutating webhook,
+// a controller that owns a field the manifest sets).
+func CheckIdempotent(ctx context.Context, env *drills.Env, path, namespace string) error {
+	objs, c, err := prepare(env, path)
+	if err != nil {
+		return fmt.Errorf("idempotency check: %w", err)
+	}
+	var changes []string
+	for _, obj := range objs {
+		gvk := obj.GroupVersionKind()
+		name := kube.DisplayName(gvk.GroupKind(), obj.GetName())
+		m, err := c.Mapping(ctx, gvk, 0)
+		if err != nil {
+			return fmt.Errorf("idempotency check of %s: %w", name, err)
+		}
+		ns := ""
+		if kube.Namespaced(m) {
+			ns = objectNamespace(obj, namespace)
+			obj.SetNamespace(ns)
+			name += " -n " + ns
+		}
+		res := c.Resource(m, ns)
+		live, err := res.Get(ctx, obj.GetName(), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			changes = append(changes, name+" (would be created)")
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("idempotency check of %s: get: %w", name, err)
+		}
+		dry, err := res.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{
+			FieldManager: FieldManager, Force: true, DryRun: []string{metav1.DryRunAll},
+		})
+		if err != nil {
+			return fmt.Errorf("idempotency check of %s: dry-run apply: %w", name, err)
+		}
+		if paths := diffPaths(comparable(live), comparable(dry)); len(paths) > 0 {
+			changes = append(changes, name+" ("+strings.Join(paths, ", ")+")")
+		}
+	}
+	if len(changes) > 0 {
+		return &drills.NotIdempotentError{Changes: changes}
+	}
+	return nil
+}
+
+// comparable returns the object without what changes on every write.
+func comparable(u *unstructured.Unstructured) map[string]any {
+	c := u.DeepCopy().Object
+	delete(c, "status")
+	if md, ok := c["metadata"].(map[string]any); ok {
+		for _, f := range []string{"managedFields", "resourceVersion", "generation", "uid",
+			"creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"} {
+			delete(md, f)
+		}
+	}
+	return c
+}
+
+// diffPaths lists the dotted paths where a and b differ, at most
+// maxPathsPerObject of them (then "..."), sorted.
+func diffPaths(a, b map[string]any) []string {
+	var out []string
+	walk("", a, b, &out)
+	sort.Strings(out)
+	if len(out) > maxPathsPerObject {
+		out = append(out[:maxPathsPerObject], "...")
+	}
+	return out
+}
+
+func walk(prefix string, a, b any, out *[]string) {
+	am, aok := a.(map[string]any)
+	bm, bok := b.(map[string]any)
+	if aok && bok {
+		keys := map[string]bool{}
+		for k := range am {
+			keys[k] = true
+		}
+		for k := range bm {
+			keys[k] = true
+		}
+		for k := range keys {
+			p := k
+			if prefix != "" {
+				p = prefix + "." + k
+			}
+			walk(p, am[k], bm[k], out)
+		}
+		return
+	}
+	as, aok := a.([]any)
+	bs, bok := b.([]any)
+	if aok && bok && len(as) == len(bs) {
+		for i := range as {
+			walk(prefix+"["+strconv.Itoa(i)+"]", as[i], bs[i], out)
+		}
+		return
+	}
+	if !reflect.DeepEqual(a, b) {
+		*out = append(*out, prefix)
+	}
+}

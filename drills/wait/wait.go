@@ -1,0 +1,252 @@
+// Package wait is the wait action: poll resources until they are ready, as
+// kstatus (sigs.k8s.io/cli-utils/pkg/kstatus) computes it: rollouts
+// complete, pods Ready, jobs done. Current is ready; Failed fails at once.
+// When the resources are not ready in time (the step's context ends) or one
+// failed, the step returns a *drills.EvidenceError that explains why: the
+// resources' status, the namespace's events about them, and their not-ready
+// pods' container states and log tails, so that an image pull failure or a
+// crash loop is named in the drill's result.
+package wait
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/api/meta"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+
+	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/drills/internal/kube"
+)
+
+// DefaultInterval is how often resources are polled.
+const DefaultInterval = time.Second
+
+// evidenceTimeout bounds the collection of evidence, which runs after the
+// step's own context ended.
+const evidenceTimeout = 20 * time.Second
+
+// Step waits for resources. It implements drills.Step.
+type Step struct {
+	resources []string
+	namespace string
+	interval  time.Duration
+	logLines  int64
+	logger    *zap.Logger
+}
+
+// Option configures a Step.
+type Option func(*Step)
+
+// WithInterval sets the polling interval (DefaultInterval when d <= 0).
+func WithInterval(d time.Duration) Option { return func(s *Step) { s.interval = d } }
+
+// WithLogLines sets how many of the last log lines of each not-ready
+// container go into the evidence (default 50).
+func WithLogLines(n int) Option { return func(s *Step) { s.logLines = int64(n) } }
+
+// WithLogger sets the logger for drill's own diagnostics.
+func WithLogger(l *zap.Logger) Option { return func(s *Step) { s.logger = l } }
+
+// New returns a step that waits until the resources are ready. Each resource
+// is "type/name": the type is a kind in any case, a plural or singular
+// resource name or a short name ("Deployment", "deployment", "deployments",
+// "deploy"), optionally with its group ("deployments.apps"). namespace is
+// where namespaced resources live ("default" when empty). With no resources,
+// the step waits for everything the cycle's apply steps applied
+// (env.Applied). The step's timeout is its context's deadline.
+func New(resources []string, namespace string, opts ...Option) drills.Step {
+	s := &Step{
+		resources: append([]string(nil), resources...),
+		namespace: namespace,
+		interval:  DefaultInterval,
+		logLines:  50,
+		logger:    zap.NewNop(),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.interval <= 0 {
+		s.interval = DefaultInterval
+	}
+	if s.logger == nil {
+		s.logger = zap.NewNop()
+	}
+	return s
+}
+
+// item is one resource being waited for, with its latest status.
+type item struct {
+	mapping *meta.RESTMapping
+	ns      string
+	name    string
+	display string // "deployment.apps/hello -n web"
+	obj     *unstructured.Unstructured
+	status  status.Status
+	message string
+}
+
+// Run polls until every resource is Current.
+func (s *Step) Run(ctx context.Context, env *drills.Env) error {
+	kubeconfig, err := kube.KubeconfigPath(env)
+	if err != nil {
+		return fmt.Errorf("wait: %w", err)
+	}
+	c, err := kube.New(kubeconfig, env.Output())
+	if err != nil {
+		return fmt.Errorf("wait: %w", err)
+	}
+	items, err := s.items(ctx, env, c)
+	if err != nil {
+		return fmt.Errorf("wait: %w", err)
+	}
+	out := env.Output()
+	if len(items) == 0 {
+		fmt.Fprintln(out, "nothing to wait for: no resources named and nothing applied in this cycle")
+		return nil
+	}
+	start := time.Now()
+	tick := time.NewTicker(s.interval)
+	defer tick.Stop()
+	for {
+		pending := 0
+		var failed []*item
+		for _, it := range items {
+			if it.status == status.CurrentStatus {
+				continue
+			}
+			before := it.status.String() + it.message
+			poll(ctx, c, it)
+			if after := it.status.String() + it.message; after != before {
+				fmt.Fprintf(out, "%s: %s: %s\n", it.display, it.status, it.message)
+			}
+			switch it.status {
+			case status.CurrentStatus:
+			case status.FailedStatus:
+				failed = append(failed, it)
+			default:
+				pending++
+			}
+		}
+		if len(failed) > 0 {
+			return s.fail(ctx, c, items, fmt.Errorf("wait: %s", describe(failed)))
+		}
+		if pending == 0 {
+			fmt.Fprintf(out, "%d resource(s) ready in %.1fs\n", len(items), time.Since(start).Seconds())
+			s.logger.Debug("resources ready", zap.Int("resources", len(items)),
+				zap.Int64("durationMs", time.Since(start).Milliseconds()))
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			var waiting []*item
+			for _, it := range items {
+				if it.status != status.CurrentStatus {
+					waiting = append(waiting, it)
+				}
+			}
+			return s.fail(ctx, c, items, fmt.Errorf("wait: %s: %w", describe(waiting), context.Cause(ctx)))
+		case <-tick.C:
+		}
+	}
+}
+
+// describe says what is wrong with items, for the error message.
+func describe(items []*item) string {
+	parts := make([]string, len(items))
+	for i, it := range items {
+		parts[i] = fmt.Sprintf("%s is %s (%s)", it.display, it.status, it.message)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// poll reads one resource and computes its kstatus. API errors leave it
+// Unknown: the API server may be briefly unavailable, and the deadline
+// decides.
+func poll(ctx context.Context, c *kube.Clients, it *item) {
+	u, err := c.Resource(it.mapping, it.ns).Get(ctx, it.name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		it.obj, it.status, it.message = nil, status.NotFoundStatus, "not found"
+		return
+	case err != nil:
+		if ctx.Err() == nil {
+			it.status, it.message = status.UnknownStatus, "get: "+err.Error()
+		}
+		return
+	}
+	it.obj = u
+	res, err := status.Compute(u)
+	if err != nil {
+		it.status, it.message = status.UnknownStatus, "compute status: "+err.Error()
+		return
+	}
+	it.status, it.message = res.Status, res.Message
+}
+
+// fail wraps err with the evidence of why items are not ready.
+func (s *Step) fail(ctx context.Context, c *kube.Clients, items []*item, err error) error {
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), evidenceTimeout)
+	defer cancel()
+	return &drills.EvidenceError{Err: err, Evidence: collect(ectx, c, items, s.logLines)}
+}
+
+// items resolves the resources to wait for.
+func (s *Step) items(ctx context.Context, env *drills.Env, c *kube.Clients) ([]*item, error) {
+	var items []*item
+	seen := map[string]bool{}
+	add := func(m *meta.RESTMapping, ns, name string) {
+		if !kube.Namespaced(m) {
+			ns = ""
+		}
+		display := kube.DisplayName(m.GroupVersionKind.GroupKind(), name)
+		if ns != "" {
+			display += " -n " + ns
+		}
+		if seen[display] {
+			return
+		}
+		seen[display] = true
+		items = append(items, &item{mapping: m, ns: ns, name: name, display: display, status: status.UnknownStatus})
+	}
+	defaultNS := s.namespace
+	if defaultNS == "" {
+		defaultNS = metav1.NamespaceDefault
+	}
+	if len(s.resources) == 0 {
+		for _, ref := range env.Applied {
+			gv, err := schema.ParseGroupVersion(ref.APIVersion)
+			if err != nil {
+				return nil, fmt.Errorf("applied object %s: %w", kube.RefName(ref), err)
+			}
+			m, err := c.Mapping(ctx, gv.WithKind(ref.Kind), 0)
+			if err != nil {
+				return nil, err
+			}
+			add(m, ref.Namespace, ref.Name)
+		}
+		return items, nil
+	}
+	for _, r := range s.resources {
+		typ, name, ok := strings.Cut(r, "/")
+		if !ok || typ == "" || name == "" || strings.Contains(name, "/") {
+			return nil, fmt.Errorf("resource %q: want type/name, such as deployment/hello", r)
+		}
+		m, err := c.ResolveType(ctx, typ)
+		if err != nil {
+			if meta.IsNoMatchError(err) {
+				return nil, fmt.Errorf("resource %q: the cluster has no such type: %w", r, err)
+			}
+			return nil, fmt.Errorf("resource %q: %w", r, err)
+		}
+		add(m, defaultNS, name)
+	}
+	return items, nil
+}
