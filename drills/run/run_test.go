@@ -182,7 +182,7 @@ wait`
 
 func TestRunDeadlineStopsScript(t *testing.T) {
 	env, log := newEnv(t)
-	cause := &drills.TimeoutError{What: "step", Timeout: 300 * time.Millisecond}
+	cause := &drills.TimeoutError{What: "step", Timeout: time.Second}
 	ctx, cancel := context.WithTimeoutCause(t.Context(), cause.Timeout, cause)
 	defer cancel()
 
@@ -191,7 +191,7 @@ func TestRunDeadlineStopsScript(t *testing.T) {
 	var te *drills.TimeoutError
 	require.ErrorAs(t, err, &te)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Contains(t, err.Error(), "step timed out after 300ms")
+	assert.Contains(t, err.Error(), "step timed out after 1s")
 	assert.Contains(t, log.String(), "started\n")
 	assert.Contains(t, log.String(), "[drill] script stopped with SIGTERM")
 }
