@@ -117,6 +117,10 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 			break
 		}
 		x.cycle(i)
+		if x.toolMissing() {
+			// Every further cycle would fail the same way.
+			break
+		}
 	}
 	x.finish(cycles)
 	x.emit(Event{Kind: RunFinished, Run: doc})
@@ -124,6 +128,17 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 		return doc, fmt.Errorf("write run document: %w", err)
 	}
 	return doc, nil
+}
+
+// toolMissing reports whether the newest cycle failed for want of a tool.
+func (x *run) toolMissing() bool {
+	c := x.doc.Cycles[len(x.doc.Cycles)-1]
+	for _, s := range c.Steps {
+		if s.Error != nil && s.Error.Reason == results.ReasonToolMissing {
+			return true
+		}
+	}
+	return false
 }
 
 func (x *run) emit(e Event) {
