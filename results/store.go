@@ -258,7 +258,7 @@ func (s *Store) FinishRun(r *Run) error {
 	if err != nil {
 		return fmt.Errorf("finish run: %w", err)
 	}
-	unlock, err := lockFile(filepath.Join(s.Dir, lockFileName))
+	unlock, err := s.lock()
 	if err != nil {
 		return fmt.Errorf("finish run %s: %w", r.RunID, err)
 	}
@@ -282,6 +282,15 @@ func (s *Store) FinishRun(r *Run) error {
 		return fmt.Errorf("finish run %s: %w", r.RunID, err)
 	}
 	return nil
+}
+
+// lock takes the store-wide lock that serializes latest.json and index.json
+// updates, creating the results folder if needed.
+func (s *Store) lock() (unlock func(), err error) {
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create results folder: %w", err)
+	}
+	return lockFile(filepath.Join(s.Dir, lockFileName))
 }
 
 // updateLatest writes data to latest.json unless latest.json already holds
@@ -377,7 +386,7 @@ func (s *Store) writeIndex(idx *Index) error {
 // deleted index, and gives the same result as FinishRun's updates. Damaged
 // documents are skipped and returned as warnings.
 func (s *Store) RebuildIndex() (*Index, []Warning, error) {
-	unlock, err := lockFile(filepath.Join(s.Dir, lockFileName))
+	unlock, err := s.lock()
 	if err != nil {
 		return nil, nil, fmt.Errorf("rebuild index: %w", err)
 	}

@@ -556,3 +556,13 @@ func TestReadRunErrors(t *testing.T) {
 	_, err = ReadRun(path)
 	assert.True(t, errors.As(err, &syntax), "truncated: %v", err)
 }
+
+func TestRebuildIndexCreatesMissingFolder(t *testing.T) {
+	s := Open(filepath.Join(t.TempDir(), "new"))
+	idx, warns, err := s.RebuildIndex()
+	require.NoError(t, err)
+	assert.Empty(t, warns)
+	assert.Empty(t, idx.Scenarios)
+	_, err = os.Stat(s.IndexPath())
+	assert.NoError(t, err)
+}
