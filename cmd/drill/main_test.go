@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/redeploy-drill/drill/internal/testtools"
 	"github.com/redeploy-drill/drill/results"
 )
 
@@ -72,9 +73,7 @@ func drill(t *testing.T, env []string, args ...string) result {
 // version-controlled check holds whatever state the developer's tree is in.
 func gitCopy(t *testing.T, files map[string]string) string {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
+	testtools.Need(t, "git", "apt-get install git")
 	dir := t.TempDir()
 	for dst, src := range files {
 		require.NoError(t, os.CopyFS(filepath.Join(dir, dst), os.DirFS(src)))
@@ -140,9 +139,7 @@ func readPid(t *testing.T, path string) int {
 }
 
 func TestBundledScenarioPassesTwoCycles(t *testing.T) {
-	if _, err := exec.LookPath("terraform"); err != nil {
-		t.Skip("terraform is not on PATH (make tools installs it)")
-	}
+	testtools.Need(t, "terraform", "make tools installs it")
 	repo := gitCopy(t, map[string]string{"local-web": "../../scenarios/local-web"})
 	scenario, err := os.ReadFile("../../scenarios/local-web.yaml")
 	require.NoError(t, err)
