@@ -237,7 +237,7 @@ func (x *run) cycle(index int) {
 			x.skip(c, env, s, "an earlier step did not pass")
 			continue
 		}
-		if st := x.record(c, env, s, s.Action.Run); st != results.StatusPassed {
+		if st := x.record(c, env, s, action(s)); st != results.StatusPassed {
 			failed = true
 		}
 	}
@@ -257,7 +257,7 @@ func (x *run) cycle(index int) {
 			x.skip(c, env, s, "kept for debugging (--keep-on-failure)")
 			continue
 		}
-		x.recordTeardown(c, env, s, s.Action.Run)
+		x.recordTeardown(c, env, s, action(s))
 	}
 	if target != nil {
 		if keep {

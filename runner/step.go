@@ -18,6 +18,16 @@ import (
 // tailLines is how many lines of a failing step's output go into the result.
 const tailLines = 20
 
+// action returns the function that runs s, or nil for a manual step that is
+// only a human's task (internal/plan leaves its Action nil). Taking the
+// method value of a nil Action would panic before the step is even recorded.
+func action(s Step) drills.StepFunc {
+	if s.Action == nil {
+		return nil
+	}
+	return s.Action.Run
+}
+
 // record runs one deploy, verify or provision step under the run's context,
 // with its timeout and retries, and records it.
 func (x *run) record(c *results.Cycle, env *drills.Env, s Step, fn drills.StepFunc) results.Status {
