@@ -321,12 +321,28 @@ func (x *run) exportOutputs(ctx context.Context, env *drills.Env, t drills.Targe
 		x.redactor.Add(s.SensitiveOutputs()...)
 	}
 	for k, v := range outs {
-		env.Vars["DRILL_OUTPUT_"+strings.ToUpper(k)] = v
+		env.Vars[outputVar(k)] = v
 	}
 	if kc, ok := outs["KUBECONFIG"]; ok && x.plan.Target.Kind == "kind" {
 		env.Vars["KUBECONFIG"] = kc
 	}
 	return nil
+}
+
+// outputVar names the variable of a target output: DRILL_OUTPUT_ and the
+// name upper-cased, with every character that cannot be part of a shell
+// variable name (Terraform allows dashes: "api-host") turned into '_', so a
+// script can read it as ${DRILL_OUTPUT_API_HOST}.
+func outputVar(name string) string {
+	return "DRILL_OUTPUT_" + strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_':
+			return r
+		}
+		return '_'
+	}, name)
 }
 
 // checkIdempotent runs the idempotency guideline check right after the
