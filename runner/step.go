@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -124,12 +125,12 @@ func (x *run) exec(parent context.Context, c *results.Cycle, env *drills.Env, s 
 // attempts runs fn up to 1+Retries times, each attempt with the step's full
 // timeout, waiting RetryDelay in between. Cancellation and timeouts of the
 // whole run stop the retries.
-func (x *run) attempts(parent context.Context, env *drills.Env, s Step, fn drills.StepFunc, rec *results.Step, out io.Writer) error {
+func (x *run) attempts(parent context.Context, env *drills.Env, s Step, fn drills.StepFunc, rec *results.Step, out *stepOutput) error {
 	var err error
 	for attempt := 1; ; attempt++ {
 		rec.Attempts = attempt
 		if attempt > 1 {
-			fmt.Fprintf(out, "--- attempt %d of %d\n", attempt, s.Retries+1)
+			out.mark("--- attempt %d of %d\n", attempt, s.Retries+1)
 		}
 		ctx, cancel := context.WithTimeoutCause(parent, s.Timeout, &drills.TimeoutError{What: "step " + s.Name, Timeout: s.Timeout})
 		if s.Timeout <= 0 {
@@ -147,10 +148,10 @@ func (x *run) attempts(parent context.Context, env *drills.Env, s Step, fn drill
 		if err == nil {
 			return nil
 		}
-		fmt.Fprintf(out, "--- attempt %d failed: %s\n", attempt, x.redactor.Redact(err.Error()))
+		out.mark("--- attempt %d failed: %s\n", attempt, x.redactor.Redact(err.Error()))
 		var ee *drills.EvidenceError
 		if errors.As(err, &ee) && ee.Evidence != "" {
-			fmt.Fprintf(out, "--- evidence:\n%s\n", ee.Evidence)
+			out.mark("--- evidence:\n%s\n", ee.Evidence)
 		}
 		if attempt > s.Retries || parent.Err() != nil {
 			return err
@@ -214,7 +215,7 @@ func isTimeout(err error) bool {
 // buffer of the redacted output for the result document. When the file
 // cannot be created the output still reaches the tail, so nothing is lost
 // silently: the problem is logged.
-func (x *run) openLog(path string, log *zap.Logger) (io.Writer, *tailBuffer, func()) {
+func (x *run) openLog(path string, log *zap.Logger) (*stepOutput, *tailBuffer, func()) {
 	tail := newTailBuffer(tailLines)
 	var sink io.Writer = tail
 	var f *os.File
@@ -228,10 +229,40 @@ func (x *run) openLog(path string, log *zap.Logger) (io.Writer, *tailBuffer, fun
 		sink = io.MultiWriter(f, tail)
 	}
 	w := x.redactor.Writer(sink)
-	return w, tail, func() {
+	return &stepOutput{w: w}, tail, func() {
 		_ = w.Close()
 		if f != nil {
 			_ = f.Close()
 		}
 	}
+}
+
+// stepOutput is a step's log writer that remembers whether the output so far
+// ends in the middle of a line, so that drill's own "--- attempt" lines start
+// on a line of their own instead of being glued to a script's last line.
+type stepOutput struct {
+	mu  sync.Mutex
+	w   io.Writer
+	mid bool
+}
+
+func (o *stepOutput) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n, err := o.w.Write(p)
+	if n > 0 {
+		o.mid = p[n-1] != '\n'
+	}
+	return n, err
+}
+
+// mark writes a line of drill's own; format ends with a newline.
+func (o *stepOutput) mark(format string, args ...any) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.mid {
+		_, _ = io.WriteString(o.w, "\n")
+	}
+	_, _ = fmt.Fprintf(o.w, format, args...)
+	o.mid = false
 }
