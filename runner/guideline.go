@@ -33,9 +33,6 @@ func (x *run) finish(plannedCycles int) {
 // runOutcome derives the run's status from its cycles. A teardown failure is
 // reported even when the deploy passed: something may be left behind.
 func (x *run) runOutcome(plannedCycles int) (results.Status, *results.Error) {
-	if x.ctx.Err() != nil {
-		return results.StatusCanceled, &results.Error{Reason: results.ReasonCanceled, Message: "the drill was interrupted; teardown ran"}
-	}
 	status := results.StatusPassed
 	var firstErr, teardownErr *results.Error
 	for _, c := range x.doc.Cycles {
@@ -62,6 +59,18 @@ func (x *run) runOutcome(plannedCycles int) (results.Status, *results.Error) {
 				status = results.StatusFailed
 			}
 		}
+	}
+	if x.ctx.Err() != nil {
+		// An interrupt is what the operator needs to hear first, but not at
+		// the price of claiming a teardown that did not pass.
+		msg := "the drill was interrupted; teardown ran"
+		switch {
+		case teardownErr != nil:
+			msg = "the drill was interrupted; teardown did not pass: " + teardownErr.Message
+		case len(x.doc.Cycles) == 0:
+			msg = "the drill was interrupted before its first cycle"
+		}
+		return results.StatusCanceled, &results.Error{Reason: results.ReasonCanceled, Message: msg}
 	}
 	if len(x.doc.Cycles) < plannedCycles && status == results.StatusPassed {
 		status = results.StatusFailed
