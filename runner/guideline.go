@@ -22,10 +22,10 @@ const (
 
 // finish sets the run's final status, error and guideline verdict.
 func (x *run) finish(plannedCycles int) {
-	end := time.Now().UTC()
+	end := time.Now()
 	d := x.doc
-	d.FinishedAt = &end
-	d.DurationMs = end.Sub(d.StartedAt).Milliseconds()
+	d.FinishedAt = utc(end)
+	d.DurationMs = end.Sub(x.started).Milliseconds()
 	d.Status, d.Error = x.runOutcome(plannedCycles)
 	d.Guideline = x.guideline(plannedCycles)
 }

@@ -61,6 +61,9 @@ type run struct {
 	log      *zap.Logger
 	// ctx is the caller's context: when it ends the run is canceled.
 	ctx context.Context
+	// started carries the monotonic clock reading of the start, which
+	// doc.StartedAt (UTC) has lost.
+	started time.Time
 	// facts gathered for the guideline verdict.
 	manualSteps   []string
 	preexisting   []string
@@ -78,7 +81,8 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	now := time.Now().UTC()
+	started := time.Now()
+	now := started.UTC()
 	doc := &results.Run{
 		APIVersion:  results.APIVersion,
 		Kind:        results.KindRun,
@@ -99,7 +103,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 		doc.Trigger = "manual"
 	}
 	x := &run{
-		r: r, plan: p, doc: doc, ctx: ctx,
+		r: r, plan: p, doc: doc, ctx: ctx, started: started,
 		redactor: drills.NewRedactor(p.Secrets...),
 		log:      log.With(zap.String("run", doc.RunID), zap.String("scenario", p.Scenario.Name)),
 	}
@@ -159,8 +163,8 @@ func (x *run) save() {
 // cycle runs one from-scratch pass: workdir, provision, deploy, verify,
 // teardown, destroy.
 func (x *run) cycle(index int) {
-	start := time.Now().UTC()
-	x.doc.Cycles = append(x.doc.Cycles, results.Cycle{Index: index, Status: results.StatusRunning, StartedAt: start, Steps: []results.Step{}})
+	start := time.Now()
+	x.doc.Cycles = append(x.doc.Cycles, results.Cycle{Index: index, Status: results.StatusRunning, StartedAt: start.UTC(), Steps: []results.Step{}})
 	c := &x.doc.Cycles[len(x.doc.Cycles)-1]
 	log := x.log.With(zap.Int("cycle", index))
 	x.emit(Event{Kind: CycleStarted, Run: x.doc, Cycle: c})
@@ -294,8 +298,8 @@ func (x *run) cycle(index int) {
 		}
 	}
 
-	end := time.Now().UTC()
-	c.FinishedAt = &end
+	end := time.Now()
+	c.FinishedAt = utc(end)
 	c.DurationMs = end.Sub(start).Milliseconds()
 	c.Status = cycleStatus(c.Steps)
 	c.Phases = phases(c.Steps)
@@ -452,6 +456,14 @@ func phases(steps []results.Step) results.Phases {
 		}
 	}
 	return p
+}
+
+// utc returns t in UTC for a document. Durations are measured on the
+// original t: UTC() drops the monotonic clock reading, and wall-clock
+// differences go wrong (even negative) when NTP steps the clock mid-drill.
+func utc(t time.Time) *time.Time {
+	u := t.UTC()
+	return &u
 }
 
 func hostInfo() results.Host {

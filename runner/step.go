@@ -75,11 +75,11 @@ func (x *run) owner(s Step) string {
 
 // exec is the heart of the runner: one step, its attempts, its log and its record.
 func (x *run) exec(parent context.Context, c *results.Cycle, env *drills.Env, s Step, fn drills.StepFunc) results.Status {
-	start := time.Now().UTC()
+	start := time.Now()
 	logPath := x.r.Store.LogPath(x.plan.Scenario.Name, x.doc.RunID, env.Cycle, len(c.Steps), s.Name)
 	c.Steps = append(c.Steps, results.Step{
 		Name: s.Name, Kind: s.Kind, Phase: s.Phase, Owner: x.owner(s),
-		Status: results.StatusRunning, StartedAt: &start,
+		Status: results.StatusRunning, StartedAt: utc(start),
 		TimeoutMs: s.Timeout.Milliseconds(), Manual: s.Manual != "",
 		Log: x.r.Store.Rel(logPath),
 	})
@@ -106,8 +106,8 @@ func (x *run) exec(parent context.Context, c *results.Cycle, env *drills.Env, s 
 	}
 	closeLog()
 
-	end := time.Now().UTC()
-	rec.FinishedAt = &end
+	end := time.Now()
+	rec.FinishedAt = utc(end)
 	rec.DurationMs = end.Sub(start).Milliseconds()
 	rec.Status, rec.Error = x.classify(parent, err, s)
 	if rec.Error != nil {
