@@ -271,7 +271,7 @@ func (s *Store) FinishRun(r *Run) error {
 	if err != nil {
 		// A damaged index is rebuilt from the documents, which already
 		// include r.
-		idx, _, err = s.buildIndex()
+		idx, _, err = s.buildIndex(nil)
 		if err != nil {
 			return fmt.Errorf("finish run %s: rebuild damaged index: %w", r.RunID, err)
 		}
@@ -279,6 +279,9 @@ func (s *Store) FinishRun(r *Run) error {
 		applyRun(idx, r, s.Rel(s.RunPath(r.Scenario.Name, r.RunID)))
 	}
 	if err := s.writeIndex(idx); err != nil {
+		return fmt.Errorf("finish run %s: %w", r.RunID, err)
+	}
+	if err := s.appendHistory(r); err != nil {
 		return fmt.Errorf("finish run %s: %w", r.RunID, err)
 	}
 	return nil
@@ -381,17 +384,18 @@ func (s *Store) writeIndex(idx *Index) error {
 	return nil
 }
 
-// RebuildIndex recomputes index.json from the run documents and writes it.
-// The index is only a cache of the documents: this repairs a damaged or
-// deleted index, and gives the same result as FinishRun's updates. Damaged
-// documents are skipped and returned as warnings.
+// RebuildIndex recomputes index.json and every scenario's history.jsonl
+// from the run documents and writes them. Both are only caches of the
+// documents: this repairs a damaged or deleted index, and gives the same
+// result as FinishRun's updates. Damaged documents are skipped and returned
+// as warnings.
 func (s *Store) RebuildIndex() (*Index, []Warning, error) {
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, nil, fmt.Errorf("rebuild index: %w", err)
 	}
 	defer unlock()
-	idx, warns, err := s.buildIndex()
+	idx, warns, err := s.buildIndex(s.writeHistory)
 	if err != nil {
 		return nil, warns, fmt.Errorf("rebuild index: %w", err)
 	}
@@ -401,7 +405,9 @@ func (s *Store) RebuildIndex() (*Index, []Warning, error) {
 	return idx, warns, nil
 }
 
-func (s *Store) buildIndex() (*Index, []Warning, error) {
+// buildIndex folds every finished document into a new index. each, when
+// not nil, is given each scenario's finished runs, oldest first.
+func (s *Store) buildIndex(each func(scenario string, finished []*Run) error) (*Index, []Warning, error) {
 	idx := &Index{APIVersion: APIVersion, Kind: KindIndex, Scenarios: []IndexEntry{}}
 	names, err := s.Scenarios()
 	if err != nil {
@@ -414,9 +420,16 @@ func (s *Store) buildIndex() (*Index, []Warning, error) {
 		if err != nil {
 			return nil, warns, err
 		}
+		finished := runs[:0]
 		for _, r := range runs {
 			if r.Status.Finished() {
 				applyRun(idx, r, s.Rel(s.RunPath(name, r.RunID)))
+				finished = append(finished, r)
+			}
+		}
+		if each != nil {
+			if err := each(name, finished); err != nil {
+				return nil, warns, err
 			}
 		}
 	}

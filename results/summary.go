@@ -103,17 +103,11 @@ type Summary struct {
 // down; P95 is the nearest-rank percentile (the smallest value at or above
 // 95% of the samples), so both are always durations that were observed or
 // lie between two observed ones.
+//
+// Summarize and ScenarioHistory.Summarize share one implementation, so the
+// verdict from the documents and the verdict from the history index agree.
 func Summarize(runs []*Run, now time.Time, opts SummaryOptions) Summary {
-	if opts.Recent <= 0 {
-		opts.Recent = DefaultRecent
-	}
-	if opts.DefaultFreshness <= 0 {
-		opts.DefaultFreshness = DefaultFreshness
-	}
-	if opts.SlowerFactor <= 0 {
-		opts.SlowerFactor = DefaultSlowerFactor
-	}
-
+	opts = opts.withDefaults()
 	sorted := make([]*Run, 0, len(runs))
 	for _, r := range runs {
 		if r != nil {
@@ -123,16 +117,62 @@ func Summarize(runs []*Run, now time.Time, opts SummaryOptions) Summary {
 	if !slices.IsSortedFunc(sorted, compareRuns) {
 		slices.SortStableFunc(sorted, compareRuns)
 	}
+	// Only the newest Recent finished runs are looked at step by step:
+	// converting the steps of every run would make a long history slow.
+	entries := make([]HistoryEntry, len(sorted))
+	ptrs := make([]*HistoryEntry, len(sorted))
+	detailed := 0
+	for i := len(sorted) - 1; i >= 0; i-- {
+		r := sorted[i]
+		if r.Status.Finished() && detailed < opts.Recent {
+			entries[i] = EntryOf(r)
+			detailed++
+		} else {
+			entries[i] = entryHead(r)
+		}
+		ptrs[i] = &entries[i]
+	}
+	return summarize(ptrs, now, opts)
+}
 
+// SummarizeEntries is Summarize over history entries (see
+// ScenarioHistory). entries may come in any order; the newest
+// opts.Recent finished ones must carry their Steps for the step statistics.
+func SummarizeEntries(entries []HistoryEntry, now time.Time, opts SummaryOptions) Summary {
+	ptrs := make([]*HistoryEntry, len(entries))
+	for i := range entries {
+		ptrs[i] = &entries[i]
+	}
+	if !slices.IsSortedFunc(ptrs, compareEntries) {
+		slices.SortStableFunc(ptrs, compareEntries)
+	}
+	return summarize(ptrs, now, opts.withDefaults())
+}
+
+func (opts SummaryOptions) withDefaults() SummaryOptions {
+	if opts.Recent <= 0 {
+		opts.Recent = DefaultRecent
+	}
+	if opts.DefaultFreshness <= 0 {
+		opts.DefaultFreshness = DefaultFreshness
+	}
+	if opts.SlowerFactor <= 0 {
+		opts.SlowerFactor = DefaultSlowerFactor
+	}
+	return opts
+}
+
+// summarize judges entries sorted oldest first.
+func summarize(sorted []*HistoryEntry, now time.Time, opts SummaryOptions) Summary {
 	var sum Summary
 	sum.Runs = len(sorted)
 	freshness := opts.DefaultFreshness
 	foundFreshness := false
-	var finished []*Run
+	var finished []*HistoryEntry
 	for i := len(sorted) - 1; i >= 0; i-- {
 		r := sorted[i]
 		if sum.Scenario == "" {
-			sum.Scenario = r.Scenario.Name
+			sum.Scenario = r.Scenario
 		}
 		if !foundFreshness && r.FreshnessMs > 0 {
 			freshness = time.Duration(r.FreshnessMs) * time.Millisecond
@@ -142,7 +182,7 @@ func Summarize(runs []*Run, now time.Time, opts SummaryOptions) Summary {
 			sum.Running = append(sum.Running, r.RunID)
 			continue
 		}
-		if sum.LastSuccess == nil && succeeded(r) {
+		if sum.LastSuccess == nil && r.Succeeded() {
 			t := r.StartedAt.UTC()
 			sum.LastSuccess = &t
 		}
@@ -162,8 +202,8 @@ func Summarize(runs []*Run, now time.Time, opts SummaryOptions) Summary {
 	sum.Newest = &RunSummary{
 		RunID:      newest.RunID,
 		Status:     newest.Status,
-		Holds:      newest.Guideline != nil && newest.Guideline.Holds,
-		Failing:    newest.Guideline.Failing(),
+		Holds:      newest.Holds,
+		Failing:    newest.Failing,
 		StartedAt:  newest.StartedAt.UTC(),
 		DurationMs: newest.DurationMs,
 		Error:      newest.Error,
@@ -183,27 +223,23 @@ func Summarize(runs []*Run, now time.Time, opts SummaryOptions) Summary {
 			passed++
 			durations = append(durations, r.DurationMs)
 		}
-		if succeeded(r) {
+		if r.Succeeded() {
 			holding++
 		}
-		runFlaky := false
-		for _, c := range r.Cycles {
-			for _, st := range c.Steps {
-				runFlaky = runFlaky || st.Flaky
-				if st.Status != StatusPassed {
-					continue
-				}
-				s := steps[st.Name]
-				if s == nil {
-					s = &stepSamples{phase: st.Phase}
-					steps[st.Name] = s
-					stepOrder = append(stepOrder, st.Name)
-				}
-				s.ms = append(s.ms, st.DurationMs)
-			}
-		}
-		if runFlaky {
+		if r.Flaky {
 			flaky++
+		}
+		for _, st := range r.Steps {
+			if st.Status != StatusPassed {
+				continue
+			}
+			s := steps[st.Name]
+			if s == nil {
+				s = &stepSamples{phase: st.Phase}
+				steps[st.Name] = s
+				stepOrder = append(stepOrder, st.Name)
+			}
+			s.ms = append(s.ms, st.DurationMs)
 		}
 	}
 	n := float64(len(finished))

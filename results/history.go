@@ -1,0 +1,664 @@
+package results
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// HistoryFile is the name of a scenario's history index,
+// <scenario>/history.jsonl: one compact line per finished run. drill status,
+// drill report and drill serve read it instead of every run document, so a
+// history of 100,000 drills is judged in well under a second.
+//
+// The file is only a cache of the documents: FinishRun appends to it under
+// the index lock, every read reconciles it with the documents in the folder
+// (a finished document it lacks is read and added, a line whose document is
+// gone is dropped, a damaged line is rebuilt from its document), and
+// RebuildIndex rewrites it from the documents.
+const HistoryFile = "history.jsonl"
+
+// historyHeader is the first line of history.jsonl. A file with another
+// first line (another format, or garbage) is rebuilt from the documents.
+const historyHeader = `{"apiVersion":"drill/v1","kind":"DrillHistory"}`
+
+// HistoryEntry is one finished run as history.jsonl records it: what
+// status, reports and dashboards need without opening the run document.
+//
+// Error and Steps are the heavy part of a line, so they are its last fields:
+// readers that need only the head of the older lines cut each line where
+// they start (see decodeEntryHead). Keep them last.
+type HistoryEntry struct {
+	RunID string `json:"runId"`
+	// Scenario is not stored: the file lives in the scenario's folder.
+	Scenario    string    `json:"-"`
+	Status      Status    `json:"status"`
+	Holds       bool      `json:"holds"`
+	StartedAt   time.Time `json:"startedAt"`
+	DurationMs  int64     `json:"durationMs"`
+	BudgetMs    int64     `json:"budgetMs,omitempty"`
+	FreshnessMs int64     `json:"freshnessMs,omitempty"`
+	File        string    `json:"file,omitempty"`
+	Owner       string    `json:"owner,omitempty"`
+	Trigger     string    `json:"trigger,omitempty"`
+	Cycles      int       `json:"cycles"`
+	// Flaky is true when some step passed only after a retry.
+	Flaky   bool          `json:"flaky,omitempty"`
+	Failing []Check       `json:"failing,omitempty"`
+	Error   *Error        `json:"error,omitempty"`
+	Steps   []HistoryStep `json:"steps,omitempty"`
+}
+
+// HistoryStep is one step of one cycle in a HistoryEntry.
+type HistoryStep struct {
+	Cycle      int    `json:"cycle"`
+	Name       string `json:"name"`
+	Phase      string `json:"phase"`
+	Status     Status `json:"status"`
+	DurationMs int64  `json:"durationMs"`
+	Attempts   int    `json:"attempts,omitempty"`
+	Flaky      bool   `json:"flaky,omitempty"`
+}
+
+// Succeeded reports whether the run passed with the guideline holding, the
+// condition for LastSuccess and regularly-checked.
+func (e *HistoryEntry) Succeeded() bool { return e.Status == StatusPassed && e.Holds }
+
+// EntryOf returns the history entry of r.
+func EntryOf(r *Run) HistoryEntry {
+	e := entryHead(r)
+	e.Error = r.Error
+	n := 0
+	for _, c := range r.Cycles {
+		n += len(c.Steps)
+	}
+	if n > 0 {
+		e.Steps = make([]HistoryStep, 0, n)
+	}
+	for _, c := range r.Cycles {
+		for _, st := range c.Steps {
+			e.Steps = append(e.Steps, HistoryStep{
+				Cycle: c.Index, Name: st.Name, Phase: st.Phase, Status: st.Status,
+				DurationMs: st.DurationMs, Attempts: st.Attempts, Flaky: st.Flaky,
+			})
+		}
+	}
+	return e
+}
+
+// entryHead is EntryOf without Error and Steps.
+func entryHead(r *Run) HistoryEntry {
+	e := HistoryEntry{
+		RunID:       r.RunID,
+		Scenario:    r.Scenario.Name,
+		Status:      r.Status,
+		Holds:       r.Guideline != nil && r.Guideline.Holds,
+		StartedAt:   r.StartedAt.UTC(),
+		DurationMs:  r.DurationMs,
+		BudgetMs:    r.BudgetMs,
+		FreshnessMs: r.FreshnessMs,
+		File:        r.Scenario.File,
+		Owner:       r.Scenario.Owner,
+		Trigger:     r.Trigger,
+		Cycles:      len(r.Cycles),
+		Failing:     r.Guideline.Failing(),
+	}
+	for _, c := range r.Cycles {
+		for _, st := range c.Steps {
+			e.Flaky = e.Flaky || st.Flaky
+		}
+	}
+	return e
+}
+
+func compareEntries(a, b *HistoryEntry) int {
+	if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.RunID, b.RunID)
+}
+
+// ScenarioHistory is one scenario's runs as read through its history index.
+type ScenarioHistory struct {
+	Scenario string
+	// Entries are the finished runs, oldest first (by start time, then run
+	// ID). Only the newest HistoryOptions.Detail of them carry Error and
+	// Steps.
+	Entries []HistoryEntry
+	// Running are the documents still marked running, oldest first. Some
+	// may belong to a drill that died (see Run.Pid).
+	Running []*Run
+}
+
+// Summarize judges the history as Summarize judges the run documents.
+// Entries must carry Steps for the newest opts.Recent finished runs, which
+// History does when HistoryOptions.Detail is at least opts.Recent.
+func (h *ScenarioHistory) Summarize(now time.Time, opts SummaryOptions) Summary {
+	opts = opts.withDefaults()
+	ptrs := make([]*HistoryEntry, 0, len(h.Entries)+len(h.Running))
+	for i := range h.Entries {
+		ptrs = append(ptrs, &h.Entries[i])
+	}
+	for _, r := range h.Running {
+		e := entryHead(r)
+		ptrs = append(ptrs, &e)
+	}
+	if !slices.IsSortedFunc(ptrs, compareEntries) {
+		slices.SortStableFunc(ptrs, compareEntries)
+	}
+	sum := summarize(ptrs, now, opts)
+	if sum.Scenario == "" {
+		sum.Scenario = h.Scenario
+	}
+	return sum
+}
+
+// Owner is the owner recorded by the newest run, or "".
+func (h *ScenarioHistory) Owner() string {
+	for i := len(h.Running) - 1; i >= 0; i-- {
+		if o := h.Running[i].Scenario.Owner; o != "" {
+			return o
+		}
+	}
+	for i := len(h.Entries) - 1; i >= 0; i-- {
+		if o := h.Entries[i].Owner; o != "" {
+			return o
+		}
+	}
+	return ""
+}
+
+// HistoryOptions tunes History and Histories. The zero value uses the
+// defaults.
+type HistoryOptions struct {
+	// Detail is the number of newest finished runs whose entries carry
+	// Error and Steps (DefaultRecent when <= 0). Older entries are read
+	// without them, which keeps long histories fast and small.
+	Detail int
+}
+
+func (o HistoryOptions) detail() int {
+	if o.Detail <= 0 {
+		return DefaultRecent
+	}
+	return o.Detail
+}
+
+// HistoryPath is <dir>/<scenario>/history.jsonl.
+func (s *Store) HistoryPath(scenario string) string {
+	return filepath.Join(s.Dir, scenario, HistoryFile)
+}
+
+// History returns scenario's runs through its history index, reconciled
+// with the documents in its folder: the result is the one Runs would give,
+// without reading every document. When the index disagrees with the
+// documents (missing, damaged, a document added or deleted), History
+// repairs it under the index lock; a results folder it cannot write to is
+// read all the same. Damaged documents are skipped and returned as
+// warnings, as Runs does. A scenario without results has an empty history.
+func (s *Store) History(scenario string, opts HistoryOptions) (*ScenarioHistory, []Warning, error) {
+	if err := checkName("scenario name", scenario, IndexFile, lockFileName); err != nil {
+		return nil, nil, fmt.Errorf("read history: %w", err)
+	}
+	h, warns, _, err := s.history(scenario, opts.detail(), false)
+	if err != nil {
+		return nil, warns, fmt.Errorf("read history of %s: %w", scenario, err)
+	}
+	return h, warns, nil
+}
+
+// Histories returns the history of every scenario that has results, sorted
+// by name, as History does for one.
+func (s *Store) Histories(opts HistoryOptions) ([]*ScenarioHistory, []Warning, error) {
+	entries, err := os.ReadDir(s.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("list scenarios: %w", err)
+	}
+	var (
+		out   []*ScenarioHistory
+		warns []Warning
+	)
+	for _, e := range entries {
+		if !e.IsDir() || checkName("scenario name", e.Name(), IndexFile, lockFileName) != nil {
+			continue
+		}
+		h, w, docs, err := s.history(e.Name(), opts.detail(), false)
+		warns = append(warns, w...)
+		if err != nil {
+			return nil, warns, fmt.Errorf("read history of %s: %w", e.Name(), err)
+		}
+		if docs > 0 {
+			out = append(out, h)
+		}
+	}
+	return out, warns, nil
+}
+
+// history loads and, when needed and possible, repairs one scenario's
+// history. docs is the number of documents in the folder (so Histories can
+// skip folders that are not scenarios). locked is true when the caller holds
+// the index lock.
+func (s *Store) history(scenario string, detail int, locked bool) (*ScenarioHistory, []Warning, int, error) {
+	l, err := s.loadHistory(scenario, detail)
+	defer l.close()
+	if err != nil {
+		return nil, l.warns, 0, err
+	}
+	if !l.dirty {
+		return l.h, l.warns, l.docs, nil
+	}
+	if locked {
+		if err := l.rewrite(s.HistoryPath(scenario)); err != nil {
+			return nil, l.warns, l.docs, err
+		}
+		return l.h, l.warns, l.docs, nil
+	}
+	// Repair under the lock, reloading first: a drill may have finished
+	// (and appended its line) since the folder was listed. A folder that
+	// cannot be locked or written (a read-only copy, another user's
+	// results) is served from what was read.
+	unlock, err := lockFile(filepath.Join(s.Dir, lockFileName))
+	if err != nil {
+		return l.h, l.warns, l.docs, nil
+	}
+	defer unlock()
+	if h, warns, docs, err := s.history(scenario, detail, true); err == nil {
+		return h, warns, docs, nil
+	}
+	return l.h, l.warns, l.docs, nil
+}
+
+// historyLoad is one reading of a scenario's folder and history file.
+type historyLoad struct {
+	h     *ScenarioHistory
+	warns []Warning
+	docs  int
+	// dirty is set when the file does not match the documents.
+	dirty bool
+	// lines has, for each of h.Entries, where its line is in the file
+	// (len 0: the entry was read from its document).
+	lines []lineRef
+	// file is the history file read, nil when there was none.
+	file *os.File
+}
+
+type lineRef struct {
+	off int64
+	len int
+}
+
+// loadHistory reads scenario's folder listing and history file and
+// reconciles them. It never writes.
+func (s *Store) loadHistory(scenario string, detail int) (*historyLoad, error) {
+	l := &historyLoad{h: &ScenarioHistory{Scenario: scenario}}
+	dir := filepath.Join(s.Dir, scenario)
+	ids, err := listDocuments(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return l, nil
+	}
+	if err != nil {
+		return l, fmt.Errorf("list documents: %w", err)
+	}
+	l.docs = len(ids)
+
+	type indexed struct {
+		e    HistoryEntry
+		line lineRef
+	}
+	var all []indexed
+	byID := map[string]int{}
+	f, err := os.Open(filepath.Join(dir, HistoryFile))
+	switch {
+	case err == nil:
+		l.file = f
+		l.dirty = !readHistoryLines(f, func(line []byte, ref lineRef) {
+			var e HistoryEntry
+			if decodeEntryHead(line, &e) != nil || e.RunID == "" {
+				l.dirty = true // its document is read below, if it exists
+				return
+			}
+			if i, ok := byID[e.RunID]; ok {
+				all[i] = indexed{e, ref} // appended twice: the later line wins
+				l.dirty = true
+				return
+			}
+			byID[e.RunID] = len(all)
+			all = append(all, indexed{e, ref})
+		})
+	case errors.Is(err, fs.ErrNotExist):
+		l.dirty = len(ids) > 0
+	default:
+		return l, fmt.Errorf("open %s: %w", HistoryFile, err)
+	}
+
+	// Lines whose document is gone are dropped; documents without a line
+	// are read.
+	kept := all[:0]
+	for _, x := range all {
+		if _, ok := ids[x.e.RunID]; !ok {
+			l.dirty = true
+			continue
+		}
+		delete(ids, x.e.RunID)
+		x.e.Scenario = scenario
+		kept = append(kept, x)
+	}
+	all = kept
+	missing := make([]string, 0, len(ids))
+	for id := range ids {
+		missing = append(missing, id)
+	}
+	slices.Sort(missing)
+	for _, id := range missing {
+		path := filepath.Join(dir, id+".json")
+		r, err := readScenarioRun(path, scenario, id)
+		if err != nil {
+			l.warns = append(l.warns, Warning{Path: path, Err: err})
+			continue
+		}
+		if !r.Status.Finished() {
+			l.h.Running = append(l.h.Running, r)
+			continue
+		}
+		all = append(all, indexed{e: EntryOf(r)})
+		l.dirty = true
+	}
+	slices.SortFunc(l.h.Running, compareRuns)
+	slices.SortFunc(all, func(a, b indexed) int { return compareEntries(&a.e, &b.e) })
+
+	if len(all) > 0 {
+		l.h.Entries = make([]HistoryEntry, len(all))
+		l.lines = make([]lineRef, len(all))
+	}
+	for i, x := range all {
+		l.h.Entries[i], l.lines[i] = x.e, x.line
+	}
+	// The newest entries are decoded in full. A line whose head was fine but
+	// whose tail is not is replaced by its document.
+	for i := len(all) - 1; i >= 0 && i >= len(all)-detail; i-- {
+		ref := l.lines[i]
+		if ref.len == 0 {
+			continue
+		}
+		line := make([]byte, ref.len)
+		if _, err := f.ReadAt(line, ref.off); err != nil {
+			return l, fmt.Errorf("read %s: %w", HistoryFile, err)
+		}
+		var e HistoryEntry
+		if err := json.Unmarshal(line, &e); err != nil || e.RunID != l.h.Entries[i].RunID {
+			id := l.h.Entries[i].RunID
+			path := filepath.Join(dir, id+".json")
+			r, err := readScenarioRun(path, scenario, id)
+			if err != nil {
+				l.warns = append(l.warns, Warning{Path: path, Err: err})
+				continue
+			}
+			e = EntryOf(r)
+			l.lines[i] = lineRef{}
+			l.dirty = true
+		}
+		e.Scenario = scenario
+		l.h.Entries[i] = e
+	}
+	return l, nil
+}
+
+func (l *historyLoad) close() {
+	if l.file != nil {
+		_ = l.file.Close()
+	}
+}
+
+// listDocuments returns the run IDs of the documents in dir. It reads the
+// folder in its own order: sorting 100,000 names is wasted work here.
+func listDocuments(dir string) (map[string]struct{}, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	entries, err := d.ReadDir(-1)
+	if err != nil {
+		return nil, err
+	}
+	ids := make(map[string]struct{}, len(entries)/2)
+	for _, e := range entries {
+		if isDocument(e) && e.Name() != LatestFile {
+			ids[strings.TrimSuffix(e.Name(), ".json")] = struct{}{}
+		}
+	}
+	return ids, nil
+}
+
+// readScenarioRun reads the document of run id of scenario, checking that
+// it is what its file name says, as Runs does.
+func readScenarioRun(path, scenario, id string) (*Run, error) {
+	r, err := ReadRun(path)
+	if err != nil {
+		var de *DocumentError
+		if errors.As(err, &de) {
+			err = de.Err
+		}
+		return nil, err
+	}
+	if r.RunID != id {
+		return nil, fmt.Errorf("%w: runId %q does not match the file name", ErrInvalidRun, r.RunID)
+	}
+	if r.Scenario.Name != scenario {
+		return nil, fmt.Errorf("%w: scenario %q does not match the folder", ErrInvalidRun, r.Scenario.Name)
+	}
+	return r, nil
+}
+
+// readHistoryLines calls fn with each complete entry line of a history file
+// and where it lies. It returns false when the file needs a rewrite: a
+// wrong header, or a last line cut short by a crash.
+func readHistoryLines(f *os.File, fn func(line []byte, ref lineRef)) bool {
+	br := bufio.NewReaderSize(f, 1<<20)
+	var (
+		off   int64
+		first = true
+		ok    = true
+		long  []byte
+	)
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long = append(long[:0], line...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = br.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
+		}
+		if err != nil {
+			// io.EOF with bytes left: a line without its newline, cut
+			// short; other errors: the rest cannot be read. Either way
+			// the documents fill the gap.
+			return ok && len(line) == 0 && errors.Is(err, io.EOF)
+		}
+		n := len(line)
+		body := line[:n-1]
+		if first {
+			first = false
+			if string(body) != historyHeader {
+				return false
+			}
+		} else if len(body) > 0 {
+			fn(body, lineRef{off: off, len: len(body)})
+		}
+		off += int64(n)
+	}
+}
+
+// tailKeys start the heavy tail of an entry line; see HistoryEntry.
+var tailKeys = [][]byte{[]byte(`,"error":`), []byte(`,"steps":`)}
+
+// decodeEntryHead decodes a line without its Error and Steps. Only the
+// unescaped key can match: inside a JSON string every quote is escaped, and
+// no field before them is an object with such keys. A line where the cut
+// would not work is decoded whole.
+func decodeEntryHead(line []byte, e *HistoryEntry) error {
+	if len(line) < 2 || line[0] != '{' || line[len(line)-1] != '}' {
+		return errors.New("not a JSON object")
+	}
+	cut := -1
+	for _, k := range tailKeys {
+		if i := bytes.Index(line, k); i >= 0 && (cut < 0 || i < cut) {
+			cut = i
+		}
+	}
+	if cut < 0 {
+		return json.Unmarshal(line, e)
+	}
+	head := make([]byte, cut+1)
+	copy(head, line[:cut])
+	head[cut] = '}'
+	if err := json.Unmarshal(head, e); err != nil {
+		return json.Unmarshal(line, e)
+	}
+	return nil
+}
+
+// rewrite replaces the history file with l's entries: lines still valid
+// are copied as they are, the others encoded from their documents.
+func (l *historyLoad) rewrite(path string) error {
+	if l.docs == 0 && l.file == nil {
+		return nil
+	}
+	err := writeFileAtomicFunc(path, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		bw.WriteString(historyHeader + "\n")
+		var buf []byte
+		for i := range l.h.Entries {
+			ref := l.lines[i]
+			if ref.len > 0 {
+				if cap(buf) < ref.len {
+					buf = make([]byte, ref.len)
+				}
+				buf = buf[:ref.len]
+				if _, err := l.file.ReadAt(buf, ref.off); err != nil {
+					return err
+				}
+			} else {
+				var err error
+				if buf, err = json.Marshal(&l.h.Entries[i]); err != nil {
+					return err
+				}
+			}
+			bw.Write(buf)
+			bw.WriteByte('\n')
+		}
+		return bw.Flush()
+	})
+	if err != nil {
+		return fmt.Errorf("rewrite %s: %w", HistoryFile, err)
+	}
+	return nil
+}
+
+// writeHistory replaces scenario's history file with the entries of runs,
+// which must all be finished and of scenario.
+func (s *Store) writeHistory(scenario string, runs []*Run) error {
+	err := writeFileAtomicFunc(s.HistoryPath(scenario), func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		bw.WriteString(historyHeader + "\n")
+		for _, r := range runs {
+			e := EntryOf(r)
+			line, err := json.Marshal(&e)
+			if err != nil {
+				return err
+			}
+			bw.Write(line)
+			bw.WriteByte('\n')
+		}
+		return bw.Flush()
+	})
+	if err != nil {
+		return fmt.Errorf("write %s of %s: %w", HistoryFile, scenario, err)
+	}
+	return nil
+}
+
+// appendHistory appends r's line to its scenario's history file, starting
+// the file when there is none. The caller holds the index lock.
+func (s *Store) appendHistory(r *Run) error {
+	e := EntryOf(r)
+	line, err := json.Marshal(&e)
+	if err != nil {
+		return fmt.Errorf("encode history entry: %w", err)
+	}
+	path := s.HistoryPath(r.Scenario.Name)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", HistoryFile, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", HistoryFile, err)
+	}
+	var out []byte
+	size := st.Size()
+	if size > 0 {
+		// A last line cut short by a crash is dropped, so it never ends up
+		// in the middle of the file; the reconciliation reads its run from
+		// the document.
+		end, err := lastLineEnd(path, size)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", HistoryFile, err)
+		}
+		if end < size {
+			if err := f.Truncate(end); err != nil {
+				return fmt.Errorf("truncate torn line of %s: %w", HistoryFile, err)
+			}
+			size = end
+		}
+	}
+	if size == 0 {
+		out = append(out, historyHeader+"\n"...)
+	}
+	out = append(append(out, line...), '\n')
+	// One write: a concurrent reader sees the line whole or not at all
+	// (and a reader that catches half a line treats it as missing).
+	if _, err := f.Write(out); err != nil {
+		return fmt.Errorf("append to %s: %w", HistoryFile, err)
+	}
+	return nil
+}
+
+// lastLineEnd returns the offset just after the last newline of the file
+// at path (0 when there is none).
+func lastLineEnd(path string, size int64) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	for end := size; end > 0; {
+		start := max(end-int64(len(buf)), 0)
+		chunk := buf[:end-start]
+		if _, err := f.ReadAt(chunk, start); err != nil {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
+			return start + int64(i) + 1, nil
+		}
+		end = start
+	}
+	return 0, nil
+}
