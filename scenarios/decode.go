@@ -130,7 +130,7 @@ func (d *decoder) spend(path string, n *yaml.Node) bool {
 		if !ok {
 			p = posOf(n)
 		}
-		d.add(p, path, "more than %d YAML nodes once anchors and aliases are resolved: refusing what looks like an alias bomb", maxNodes)
+		d.add(p, path, "more than %d YAML nodes once anchors and aliases are resolved: too big for a scenario, or an alias bomb", maxNodes)
 		return false
 	}
 	return true

@@ -248,7 +248,7 @@ func TestLoadInvalid(t *testing.T) {
 		}},
 		{"invalid-expand-syntax.yaml", []want{{9, 19, "spec.steps[0].http.url", "unterminated ${"}}},
 		{"invalid-manual-type.yaml", []want{{9, 15, "spec.steps[0].manual", "expected instructions for the operator (a string) or true, got the number 3"}}},
-		{"invalid-alias-bomb.yaml", []want{{17, 49, "spec.steps[1].http.headers", "more than 100000 YAML nodes once anchors and aliases are resolved"}}},
+		{"invalid-alias-bomb.yaml", []want{{17, 49, "spec.steps[1].http.headers", "more than 100000 YAML nodes once anchors and aliases are resolved: too big for a scenario, or an alias bomb"}}},
 		{"invalid-merge-cycle.yaml", []want{{5, 11, "metadata.labels", "a merge key (<<) refers to the mapping that holds it"}}},
 		{"invalid-many-problems.yaml", []want{
 			{4, 9, "metadata.name", `invalid name "Many_Problems"`},
@@ -375,6 +375,14 @@ func TestParseStrictTypes(t *testing.T) {
 		{"non-scalar key", "spec: {env: {[a]: b}}", "spec.env", "a mapping key must be a name, got a list"},
 		{"bad merge", "spec: {env: {<<: x}}", "spec.env", `a merge key (<<) takes a mapping or a list of mappings, got the string "x"`},
 		{"case typo", "spec: {passenv: [A]}", "spec.passenv", `unknown field "passenv" (did you mean "passEnv"?)`},
+		{"target vars expand", `spec: {target: {terraform: {vars: {port: "${P"}}}}`, "spec.target.terraform.vars.port", "unterminated ${ at offset 0"},
+		{"reserved env", "spec: {env: {DRILL_RUN_ID: x}}", "spec.env.DRILL_RUN_ID", `variable name "DRILL_RUN_ID" is reserved`},
+		{"bad env name", `spec: {env: {"A-B": x}}`, "spec.env.A-B", `invalid variable name "A-B"`},
+		{"http method", "spec: {steps: [{name: a, http: {url: 'http://x/', method: get}}]}", "spec.steps[0].http.method", `unsupported method "get"`},
+		{"http url", "spec: {steps: [{name: a, http: {url: 'localhost:80'}}]}", "spec.steps[0].http.url", "want an absolute http:// or https:// URL"},
+		{"wait resource", "spec: {steps: [{name: a, wait: {resources: [web]}}]}", "spec.steps[0].wait.resources[0]", `invalid resource "web": want kind/name`},
+		{"empty run", `spec: {steps: [{name: a, run: " "}]}`, "spec.steps[0].run", "the script is empty"},
+		{"null run", `spec: {steps: [{name: a, run: }]}`, "spec.steps[0].run", "the script is empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

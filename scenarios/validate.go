@@ -62,13 +62,29 @@ func (v *validator) ok(path string) bool {
 		if v.idx.bad[p] {
 			return false
 		}
-		parent, found := v.idx.parent[p]
-		if !found {
+		if p == "" {
 			return true
 		}
-		p = parent
+		p = v.parentOf(p)
 	}
 	return true
+}
+
+// parentOf returns the path of the field that holds path: the decoder's
+// record when it saw path, else path minus its last .name or [index].
+func (v *validator) parentOf(path string) string {
+	if parent, ok := v.idx.parent[path]; ok {
+		return parent
+	}
+	if strings.HasSuffix(path, "]") {
+		if i := strings.LastIndexByte(path, '['); i >= 0 {
+			return path[:i]
+		}
+	}
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[:i]
+	}
+	return ""
 }
 
 // pos finds the position of path, or of its nearest recorded ancestor.
@@ -85,11 +101,10 @@ func (v *validator) pos(path string, preferKey bool) position {
 		if k, ok := v.idx.key[p]; ok {
 			return k
 		}
-		parent, found := v.idx.parent[p]
-		if !found {
+		if p == "" {
 			break
 		}
-		p = parent
+		p = v.parentOf(p)
 	}
 	return v.idx.val[""]
 }
@@ -288,6 +303,7 @@ func (v *validator) target(t *Target) {
 			if !isTerraformName(k) {
 				v.atKey(childPath(p+".vars", k), "invalid Terraform variable name %q", short(k))
 			}
+			v.expandable(childPath(p+".vars", k), tf.Vars[k])
 		}
 		for i, f := range tf.VarFiles {
 			fp := itemPath(p+".varFiles", i)
