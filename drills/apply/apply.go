@@ -121,7 +121,6 @@ func run(ctx context.Context, env *drills.Env, path, namespace string, logger *z
 		ns := ""
 		if kube.Namespaced(m) {
 			ns = objectNamespace(obj, namespace)
-			obj.SetNamespace(ns)
 			if !known[ns] {
 				created, err := ensureNamespace(ctx, c, ns)
 				if err != nil {
@@ -134,6 +133,7 @@ func run(ctx context.Context, env *drills.Env, path, namespace string, logger *z
 				}
 			}
 		}
+		obj.SetNamespace(ns) // a cluster-scoped object must not carry one
 		got, err := c.Resource(m, ns).Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 		if err != nil {
 			return fmt.Errorf("apply %s: %w", name, err)

@@ -124,6 +124,10 @@ func TestApply(t *testing.T) {
 		w := get(t, schema.GroupVersionResource{Group: "drill.test", Version: "v1", Resource: "widgets"}, "drill-order", "w")
 		size, _, _ := unstructured.NestedInt64(w.Object, "spec", "size")
 		assert.Equal(t, int64(3), size)
+		role, err := c.Dynamic.Resource(schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}).
+			Get(ctx, "drill-test-widget-reader", metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Empty(t, role.GetNamespace())
 	})
 
 	t.Run("conflicts with another manager are forced", func(t *testing.T) {

@@ -47,9 +47,9 @@ func CheckIdempotent(ctx context.Context, env *drills.Env, path, namespace strin
 		ns := ""
 		if kube.Namespaced(m) {
 			ns = objectNamespace(obj, namespace)
-			obj.SetNamespace(ns)
 			name += " -n " + ns
 		}
+		obj.SetNamespace(ns)
 		res := c.Resource(m, ns)
 		live, err := res.Get(ctx, obj.GetName(), metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
