@@ -40,6 +40,9 @@ type TargetPlan struct {
 	Timeout time.Duration
 	// Idempotent enables the idempotency guideline check where the target supports it.
 	Idempotent bool
+	// Ledger describes how to remove the cycle's target after a crash; it is
+	// recorded in the run's ledger before Provision. Optional.
+	Ledger func(env *drills.Env, t drills.Target) *results.LedgerEntry
 }
 
 // Step is one scenario step with everything the runner attaches to it.

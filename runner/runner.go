@@ -39,17 +39,11 @@ type Runner struct {
 	TeardownTimeout time.Duration
 	// CycleOverride replaces plan.Cycles when > 0 (drill run --cycles).
 	CycleOverride int
-	// Hooks lets callers record what a run creates (the ledger) before it is created.
-	Hooks Hooks
-}
-
-// Hooks are called at points where a crash would otherwise leave something
-// behind unrecorded. All fields are optional.
-type Hooks struct {
-	// BeforeProvision is called with the cycle's target before it is provisioned.
-	BeforeProvision func(env *drills.Env, t drills.Target)
-	// AfterDestroy is called once the cycle's target is gone.
-	AfterDestroy func(env *drills.Env, t drills.Target)
+	// Lock takes the scenario's run lock, so one scenario runs once at a
+	// time; a busy scenario makes Run return a *results.BusyError, unless
+	// WaitLock, which waits for the other run to end.
+	Lock     bool
+	WaitLock bool
 }
 
 // run holds the state of one drill while it executes.
@@ -71,6 +65,7 @@ type run struct {
 	notIdempotent []string
 	idemChecked   bool
 	keptWorkdirs  []string
+	ledger        *results.Ledger
 }
 
 // Run executes the plan and returns its finished DrillRun document, which is
@@ -107,9 +102,21 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 		redactor: drills.NewRedactor(p.Secrets...),
 		log:      log.With(zap.String("run", doc.RunID), zap.String("scenario", p.Scenario.Name)),
 	}
+	if r.Lock {
+		release, err := r.Store.LockScenario(ctx, p.Scenario.Name, doc.RunID, r.WaitLock)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
 	if err := r.Store.WriteRun(doc); err != nil {
 		return doc, fmt.Errorf("write run document: %w", err)
 	}
+	// The ledger records what the run creates before it is created, so that
+	// `drill gc` can remove it after a kill -9. Processes come first: every
+	// step carries DRILL_RUN_ID, and so does whatever it starts.
+	x.ledger = r.Store.Ledger(p.Scenario.Name, doc.RunID)
+	x.ledgerCreate(results.LedgerEntry{ID: "processes", Kind: results.LedgerProcesses, RunID: doc.RunID})
 	x.emit(Event{Kind: RunStarted, Run: doc})
 
 	cycles := p.Cycles
@@ -127,6 +134,9 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 		}
 	}
 	x.finish(cycles)
+	if len(x.keptWorkdirs) == 0 {
+		x.ledgerRelease("processes")
+	}
 	x.emit(Event{Kind: RunFinished, Run: doc})
 	if err := r.Store.FinishRun(doc); err != nil {
 		return doc, fmt.Errorf("write run document: %w", err)
@@ -192,11 +202,12 @@ func (x *run) cycle(index int) {
 	// Fresh workdir with a copy of the source, recorded as a step of the
 	// provision phase so its time is visible.
 	prep := x.record(c, env, Step{Name: "workdir", Kind: "workdir", Phase: results.PhaseProvision, Timeout: x.stepTimeout(0)}, func(ctx context.Context, env *drills.Env) error {
-		dir, err := newWorkdir(ctx, x.r.TempDir, x.plan.Scenario.Name, index, x.plan.Source)
+		dir := workdirPath(x.r.TempDir, x.plan.Scenario.Name, x.doc.RunID, index)
 		env.Workdir = dir
 		env.Vars["DRILL_WORKDIR"] = dir
 		c.Workdir = dir
-		return err
+		x.ledgerCreate(results.LedgerEntry{ID: workdirID(index), Kind: results.LedgerWorkdir, Cycle: index, Path: dir})
+		return newWorkdir(ctx, dir, x.plan.Source)
 	})
 	if prep != results.StatusPassed {
 		failed = true
@@ -217,8 +228,11 @@ func (x *run) cycle(index int) {
 				}
 				x.preexisting = append(x.preexisting, found...)
 			}
-			if x.r.Hooks.BeforeProvision != nil {
-				x.r.Hooks.BeforeProvision(env, t)
+			if x.plan.Target.Ledger != nil {
+				if e := x.plan.Target.Ledger(env, t); e != nil {
+					e.ID, e.Cycle = targetID(index), index
+					x.ledgerCreate(*e)
+				}
 			}
 			if err := t.Provision(ctx, env); err != nil {
 				return err
@@ -281,9 +295,7 @@ func (x *run) cycle(index int) {
 						return &drills.LeftoverError{When: "after destroy", Items: left}
 					}
 				}
-				if x.r.Hooks.AfterDestroy != nil {
-					x.r.Hooks.AfterDestroy(env, target)
-				}
+				x.ledgerRelease(targetID(index))
 				return nil
 			})
 		}
@@ -292,9 +304,14 @@ func (x *run) cycle(index int) {
 	if keep {
 		x.keptWorkdirs = append(x.keptWorkdirs, env.Workdir)
 		x.emit(Event{Kind: Notice, Run: x.doc, Cycle: c, Message: keepMessage(x.plan, env, target)})
-	} else if env.Workdir != "" {
-		if err := os.RemoveAll(env.Workdir); err != nil {
-			log.Warn("could not remove the workdir", zap.String("workdir", env.Workdir), zap.Error(err))
+	} else {
+		x.sweepProcesses(c, index)
+		if env.Workdir != "" {
+			if err := os.RemoveAll(env.Workdir); err != nil {
+				log.Warn("could not remove the workdir", zap.String("workdir", env.Workdir), zap.Error(err))
+			} else {
+				x.ledgerRelease(workdirID(index))
+			}
 		}
 	}
 

@@ -610,8 +610,9 @@ func TestRunLeftoversAfterDestroy(t *testing.T) {
 		h := newHarness(t)
 		h.plan.Cycles = 1
 		h.target.leftovers = []string{"terraform_data.web"}
-		afterDestroy := 0
-		h.runner.Hooks.AfterDestroy = func(*drills.Env, drills.Target) { afterDestroy++ }
+		h.plan.Target.Ledger = func(env *drills.Env, _ drills.Target) *results.LedgerEntry {
+			return &results.LedgerEntry{Kind: results.LedgerTerraform, Terraform: &results.LedgerTerraformTarget{WorkingDir: env.Workdir}}
+		}
 		h.plan.Steps = []runner.Step{step("deploy", deploy, time.Minute, sleeper(0))}
 
 		doc := h.run(t.Context())
@@ -621,7 +622,11 @@ func TestRunLeftoversAfterDestroy(t *testing.T) {
 		require.NotNil(t, destroy.Error)
 		assert.Equal(t, results.ReasonLeftovers, destroy.Error.Reason)
 		assert.Equal(t, "left after destroy: terraform_data.web", destroy.Error.Message)
-		assert.Zero(t, afterDestroy, "AfterDestroy is only called once the target is gone")
+		outstanding, err := results.ReadLedger(h.store.Ledger(doc.Scenario.Name, doc.RunID).Path())
+		require.NoError(t, err)
+		require.Len(t, outstanding, 1, "only the target stays in the ledger, for drill gc")
+		assert.Equal(t, "c1/target", outstanding[0].ID)
+		assert.Equal(t, results.LedgerTerraform, outstanding[0].Kind)
 		assert.Equal(t, results.StatusPassed, stepNamed(t, doc.Cycles[0], "deploy").Status)
 
 		assert.Equal(t, results.StatusFailed, doc.Status)

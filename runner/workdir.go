@@ -15,20 +15,28 @@ import (
 	"github.com/redeploy-drill/drill/results"
 )
 
+// workdirPath names a cycle's workdir. The name is known before the folder
+// exists, so the ledger can record it first; the run ID makes it unique.
+func workdirPath(tempDir, scenario, runID string, cycle int) string {
+	if tempDir == "" {
+		tempDir = os.TempDir()
+	}
+	return filepath.Join(tempDir, fmt.Sprintf("drill-%s-%s-c%d", scenario, runID, cycle))
+}
+
 // newWorkdir makes the cycle's fresh folder and copies the source into it.
 // Inside a git repository only tracked files are copied: what a fresh clone
 // has, so a runbook that relies on a hand-built file fails the drill.
-func newWorkdir(ctx context.Context, tempDir, scenario string, cycle int, source string) (string, error) {
-	dir, err := os.MkdirTemp(tempDir, fmt.Sprintf("drill-%s-c%d-", scenario, cycle))
-	if err != nil {
-		return "", fmt.Errorf("create workdir: %w", err)
+func newWorkdir(ctx context.Context, dir, source string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return fmt.Errorf("create workdir: %w", err)
 	}
 	if source == "" {
-		return dir, nil
+		return nil
 	}
 	files, err := trackedFiles(ctx, source)
 	if err != nil {
-		return dir, err
+		return err
 	}
 	if files == nil {
 		err = copyTree(source, dir)
@@ -36,9 +44,9 @@ func newWorkdir(ctx context.Context, tempDir, scenario string, cycle int, source
 		err = copyList(source, dir, files)
 	}
 	if err != nil {
-		return dir, fmt.Errorf("copy source %s into the workdir: %w", source, err)
+		return fmt.Errorf("copy source %s into the workdir: %w", source, err)
 	}
-	return dir, nil
+	return nil
 }
 
 // trackedFiles lists the files git tracks under dir, relative to dir, or

@@ -1,0 +1,161 @@
+package results
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// LedgerFile is the name of a run's ledger inside its run folder.
+const LedgerFile = "ledger.jsonl"
+
+// Kinds of ledger entries: what a run creates that could outlive it.
+const (
+	// LedgerWorkdir is a cycle's workdir (Path), which also holds a Terraform
+	// target's configuration and state.
+	LedgerWorkdir = "workdir"
+	// LedgerTerraform is a Terraform working folder with state (Terraform).
+	LedgerTerraform = "terraform"
+	// LedgerKindCluster is a kind cluster (Cluster, Kubeconfig).
+	LedgerKindCluster = "kind-cluster"
+	// LedgerProcesses stands for every process whose environment carries
+	// DRILL_RUN_ID=<RunID>: steps and whatever they started, detached or not.
+	LedgerProcesses = "processes"
+)
+
+// LedgerEntry records one thing a run is about to create ("create", written
+// before it exists) or has removed ("release"). A janitor reads the ledger of
+// a dead run and removes every entry created and not released.
+type LedgerEntry struct {
+	Time  time.Time `json:"time"`
+	Op    string    `json:"op"` // create | release
+	ID    string    `json:"id"` // unique within the run, e.g. "c1/terraform"
+	Kind  string    `json:"kind,omitempty"`
+	Cycle int       `json:"cycle,omitempty"`
+	// Path is a workdir.
+	Path string `json:"path,omitempty"`
+	// Terraform is what `terraform destroy` needs: the working folder (with
+	// its state), the binary and the variables (secret values redacted).
+	Terraform *LedgerTerraformTarget `json:"terraform,omitempty"`
+	// Cluster and Kubeconfig name a kind cluster.
+	Cluster    string `json:"cluster,omitempty"`
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	// RunID marks processes (LedgerProcesses).
+	RunID string `json:"runId,omitempty"`
+}
+
+// LedgerTerraformTarget is how to destroy a Terraform target after a crash.
+type LedgerTerraformTarget struct {
+	WorkingDir string            `json:"workingDir"`
+	ExecPath   string            `json:"execPath,omitempty"`
+	Vars       map[string]string `json:"vars,omitempty"`
+	VarFiles   []string          `json:"varFiles,omitempty"`
+}
+
+// Ledger appends entries to a run's ledger file. Every entry is written and
+// synced before Add returns, and the file is reopened for each entry, so an
+// entry survives a kill -9 right after it and a results folder removed in
+// the middle of a run is recreated.
+type Ledger struct {
+	mu   sync.Mutex
+	path string
+}
+
+// Ledger returns the ledger of a run.
+func (s *Store) Ledger(scenario, runID string) *Ledger {
+	return &Ledger{path: filepath.Join(s.RunDir(scenario, runID), LedgerFile)}
+}
+
+// Path is the ledger file.
+func (l *Ledger) Path() string { return l.path }
+
+// Create records that e is about to be created.
+func (l *Ledger) Create(e LedgerEntry) error {
+	e.Op = "create"
+	return l.append(e)
+}
+
+// Release records that the entry with this id is gone.
+func (l *Ledger) Release(id string) error {
+	return l.append(LedgerEntry{Op: "release", ID: id})
+}
+
+func (l *Ledger) append(e LedgerEntry) error {
+	if e.Time.IsZero() {
+		e.Time = time.Now().UTC()
+	}
+	line, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := os.MkdirAll(filepath.Dir(l.path), 0o755); err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	_, werr := f.Write(append(line, '\n'))
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return fmt.Errorf("ledger %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// ReadLedger returns the entries created and not released, newest first (the
+// order to remove them in: processes and clusters before the folders that
+// hold their state). A missing ledger has no entries; a torn last line (a
+// kill in the middle of a write) is ignored.
+func ReadLedger(path string) ([]LedgerEntry, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var (
+		created  []LedgerEntry
+		released = map[string]bool{}
+	)
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var e LedgerEntry
+		if json.Unmarshal(sc.Bytes(), &e) != nil {
+			continue
+		}
+		switch e.Op {
+		case "create":
+			created = append(created, e)
+			delete(released, e.ID)
+		case "release":
+			released[e.ID] = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	var out []LedgerEntry
+	seen := map[string]bool{}
+	for i := len(created) - 1; i >= 0; i-- {
+		e := created[i]
+		if released[e.ID] || seen[e.ID] {
+			continue
+		}
+		seen[e.ID] = true
+		out = append(out, e)
+	}
+	return out, nil
+}

@@ -1,0 +1,67 @@
+package runner
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/redeploy-drill/drill/internal/procs"
+	"github.com/redeploy-drill/drill/results"
+)
+
+// processGrace is how long processes left after a cycle get to stop on
+// SIGTERM before they are killed.
+const processGrace = 5 * time.Second
+
+func workdirID(cycle int) string { return fmt.Sprintf("c%d/workdir", cycle) }
+func targetID(cycle int) string  { return fmt.Sprintf("c%d/target", cycle) }
+
+// ledgerCreate records what is about to be created. A ledger that cannot be
+// written is logged, not fatal: the drill itself can still clean up, only a
+// janitor after a crash would lack the record.
+func (x *run) ledgerCreate(e results.LedgerEntry) {
+	if x.ledger == nil {
+		return
+	}
+	if e.Terraform != nil {
+		for k, v := range e.Terraform.Vars {
+			e.Terraform.Vars[k] = x.redactor.Redact(v)
+		}
+	}
+	if err := x.ledger.Create(e); err != nil {
+		x.log.Warn("could not write the ledger", zap.Error(err))
+	}
+}
+
+func (x *run) ledgerRelease(id string) {
+	if x.ledger == nil {
+		return
+	}
+	if err := x.ledger.Release(id); err != nil {
+		x.log.Warn("could not write the ledger", zap.Error(err))
+	}
+}
+
+// sweepProcesses stops what the cycle's steps left running after teardown:
+// processes carrying this run's DRILL_RUN_ID. The teardown should have
+// stopped them, so any found is a clean-teardown finding as well as stopped.
+func (x *run) sweepProcesses(c *results.Cycle, index int) {
+	left, err := procs.WithEnv("DRILL_RUN_ID", x.doc.RunID)
+	if err != nil || len(left) == 0 {
+		return
+	}
+	still := procs.Stop(left, processGrace)
+	var names []string
+	for _, p := range left {
+		names = append(names, p.String())
+	}
+	msg := fmt.Sprintf("processes still running after teardown (stopped by drill): %s", strings.Join(names, ", "))
+	if len(still) > 0 {
+		msg += fmt.Sprintf("; %d could not be stopped", len(still))
+	}
+	x.leftovers = append(x.leftovers, fmt.Sprintf("cycle %d: %s", index, msg))
+	x.log.Warn("teardown left processes running", zap.Int("cycle", index), zap.Strings("processes", names))
+	x.emit(Event{Kind: Notice, Run: x.doc, Cycle: c, Message: fmt.Sprintf("cycle %d: %s", index, msg)})
+}
