@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/scenarios"
 )
 
@@ -137,9 +138,12 @@ successfully redeploy by following scripts" holds.`,
 		newListCommand(a),
 		newStatusCommand(a),
 		newVersionCommand(a),
+		newGCCommand(a),
 	)
 	return root
 }
+
+func openStore(a *app) *results.Store { return results.Open(a.results) }
 
 // usageArgs wraps cobra's argument validators so a wrong count is exit 2 with
 // a plain message.

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/redeploy-drill/drill/internal/janitor"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/runner"
 )
@@ -27,8 +28,10 @@ type progress struct {
 	running map[string]runningStep
 	stopped chan struct{}
 	once    sync.Once
-	// inflight remembers, per scenario, what may be left if drill exits at once.
-	inflight map[string]string
+	// runs remembers the runs under way, to read their ledgers if drill
+	// must exit at once.
+	runs  map[string]*results.Run
+	store *results.Store
 }
 
 type runningStep struct {
@@ -36,8 +39,8 @@ type runningStep struct {
 	since           time.Time
 }
 
-func newProgress(w io.Writer, prefix bool) *progress {
-	p := &progress{w: w, prefix: prefix, running: map[string]runningStep{}, stopped: make(chan struct{}), inflight: map[string]string{}}
+func newProgress(w io.Writer, prefix bool, store *results.Store) *progress {
+	p := &progress{w: w, prefix: prefix, running: map[string]runningStep{}, stopped: make(chan struct{}), runs: map[string]*results.Run{}, store: store}
 	p.live = isTerminal(w) && os.Getenv("CI") != "true" && os.Getenv("NO_COLOR") == ""
 	if p.live {
 		go p.tick()
@@ -98,24 +101,19 @@ func (p *progress) observe(e runner.Event) {
 		if e.Run.BudgetMs > 0 {
 			budget = ", budget " + ms(e.Run.BudgetMs)
 		}
-		fmt.Fprintf(p.w, "%sdrill %s: run %s (results %s%s)\n", pre, name, e.Run.RunID, e.Run.Scenario.File, budget)
+		p.runs[name] = e.Run
+		fmt.Fprintf(p.w, "%sdrill %s: run %s of %s%s\n", pre, name, e.Run.RunID, e.Run.Scenario.File, budget)
 	case runner.CycleStarted:
 		fmt.Fprintf(p.w, "%scycle %d\n", pre, e.Cycle.Index)
 	case runner.StepStarted:
 		label := fmt.Sprintf("%s%-9s %s", pre, e.Step.Phase, e.Step.Name)
 		p.running[name] = runningStep{scenario: name, label: label, since: time.Now()}
-		if e.Step.Phase == results.PhaseProvision && e.Step.Name == "provision" {
-			p.inflight[name] = fmt.Sprintf("run %s of %s: target %s of cycle %d (workdir %s)", e.Run.RunID, name, e.Step.Kind, e.Cycle.Index, e.Cycle.Workdir)
-		}
 		if !p.live {
 			fmt.Fprintf(p.w, "%s  %-9s %-20s started\n", pre, e.Step.Phase, e.Step.Name)
 		}
 	case runner.StepFinished:
 		delete(p.running, name)
 		fmt.Fprintf(p.w, "%s  %s %-9s %-20s %8s%s\n", pre, p.mark(e.Step.Status), e.Step.Phase, e.Step.Name, ms(e.Step.DurationMs), stepNote(e.Step))
-		if e.Step.Phase == results.PhaseDestroy && e.Step.Status == results.StatusPassed {
-			delete(p.inflight, name)
-		}
 	case runner.CycleFinished:
 		fmt.Fprintf(p.w, "%scycle %d %s in %s\n", pre, e.Cycle.Index, e.Cycle.Status, ms(e.Cycle.DurationMs))
 	case runner.RunFinished:
@@ -165,20 +163,26 @@ func stepNote(s *results.Step) string {
 	return "  (" + strings.Join(notes, "; ") + ")"
 }
 
-// leftBehind says what may be left when drill exits at once on a third signal.
+// leftBehind says what may be left when drill exits at once on a third
+// signal: what the ledgers of the runs under way record and never released.
 func (p *progress) leftBehind() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.inflight) == 0 {
-		return "nothing of a target was up"
-	}
 	var lines []string
-	for _, v := range p.inflight {
-		lines = append(lines, "  "+v)
+	for name, r := range p.runs {
+		entries, err := results.ReadLedger(p.store.Ledger(name, r.RunID).Path())
+		if err != nil {
+			lines = append(lines, fmt.Sprintf("  %s/%s: ledger unreadable: %v", name, r.RunID, err))
+		}
+		for _, e := range entries {
+			lines = append(lines, fmt.Sprintf("  %s/%s: %s", name, r.RunID, janitor.Describe(e)))
+		}
+	}
+	if len(lines) == 0 {
+		return "nothing is recorded as left"
 	}
 	return "may be left behind:\n" + strings.Join(lines, "\n")
 }
-
 func (p *progress) close() {
 	p.once.Do(func() {
 		close(p.stopped)

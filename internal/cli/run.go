@@ -28,6 +28,7 @@ type runFlags struct {
 	output        string
 	junit         string
 	teardown      time.Duration
+	wait          bool
 }
 
 func newRunCommand(a *app) *cobra.Command {
@@ -50,6 +51,7 @@ and its guideline holds; 1 a drill failed or the guideline does not hold; 2 inva
 	fl.StringVar(&f.trigger, "trigger", "", "manual|schedule|ci (default: ci when CI=true, else manual)")
 	fl.StringVarP(&f.output, "output", "o", "text", "text|json (json prints the DrillRun documents on stdout)")
 	fl.StringVar(&f.junit, "junit", "", "also write a JUnit XML report of these runs to FILE")
+	fl.BoolVar(&f.wait, "wait", false, "when a scenario is already running in another drill, wait for it instead of exiting 3")
 	fl.DurationVar(&f.teardown, "teardown-timeout", runner.DefaultTeardownTimeout, "after an interrupt, the longest any teardown step or destroy may take")
 	return cmd
 }
@@ -88,9 +90,9 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 		defer cancel()
 	}
 
-	display := newProgress(a.streams.Err, len(list) > 1)
+	display := newProgress(a.streams.Err, len(list) > 1, results.Open(a.results))
 	defer display.close()
-	sigs.onThird = display.leftBehind
+	sigs.setOnThird(display.leftBehind)
 
 	docs := make([]*results.Run, len(list))
 	errs := make([]error, len(list))
@@ -113,6 +115,8 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 				Tools:           tools,
 				TeardownTimeout: f.teardown,
 				CycleOverride:   f.cycles,
+				Lock:            true,
+				WaitLock:        f.wait,
 			}
 			if ctx.Err() != nil {
 				errs[i] = ctx.Err()
@@ -149,8 +153,14 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 			return exitf(ExitEnvironment, "--junit %s: %w", f.junit, err)
 		}
 	}
-	for _, e := range errs {
-		if e != nil && !errors.Is(e, context.Canceled) {
+	for i, e := range errs {
+		var busy *results.BusyError
+		switch {
+		case e == nil:
+		case errors.As(e, &busy):
+			return exitf(ExitEnvironment, "%s: %w (use --wait to wait for it)", list[i].File, e)
+		case sigs.received() != nil && errors.Is(e, context.Canceled):
+		default:
 			return &ExitError{Code: ExitEnvironment, Err: e}
 		}
 	}

@@ -54,8 +54,11 @@ func withSignals(parent context.Context, w io.Writer) (context.Context, *signals
 					fmt.Fprintf(w, "\ndrill: teardown is running so nothing is left behind; a third signal exits at once and may leave resources\n")
 				default:
 					left := "unknown"
-					if s.onThird != nil {
-						left = s.onThird()
+					s.mu.Lock()
+					onThird := s.onThird
+					s.mu.Unlock()
+					if onThird != nil {
+						left = onThird()
 					}
 					fmt.Fprintf(w, "\ndrill: exiting at once without finishing teardown; %s\nremove what is left with `drill gc`\n", left)
 					exit(signalCode(s.received()))
@@ -64,6 +67,13 @@ func withSignals(parent context.Context, w io.Writer) (context.Context, *signals
 		}
 	}()
 	return ctx, s
+}
+
+// setOnThird sets what describes the leftovers when drill exits at once.
+func (s *signals) setOnThird(f func() string) {
+	s.mu.Lock()
+	s.onThird = f
+	s.mu.Unlock()
 }
 
 func (s *signals) received() os.Signal {

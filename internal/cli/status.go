@@ -4,14 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/redeploy-drill/drill/internal/janitor"
 	"github.com/redeploy-drill/drill/results"
 )
 
@@ -23,7 +22,8 @@ type scenarioStatus struct {
 	// Aborted lists runs still marked running whose drill process is gone
 	// (killed with -9, machine rebooted): `drill gc` cleans up after them.
 	Aborted []string `json:"aborted,omitempty"`
-	// Verdict is a one-word judgement: holds, broken, stale, never-run.
+	// Verdict is a one-word judgement: holds, broken, stale, aborted (the
+	// newest run's drill died), never-run.
 	Verdict string `json:"verdict"`
 }
 
@@ -99,14 +99,20 @@ func collectStatus(dir string, only []string, now time.Time) ([]scenarioStatus, 
 				row.Aborted = append(row.Aborted, r.RunID)
 			}
 		}
-		row.Verdict = verdict(row)
+		var newest *results.Run
+		if len(runs) > 0 {
+			newest = runs[len(runs)-1]
+		}
+		row.Verdict = verdict(row, newest)
 		rows = append(rows, row)
 	}
 	return rows, warnings, nil
 }
 
-func verdict(r scenarioStatus) string {
+func verdict(r scenarioStatus, newest *results.Run) string {
 	switch {
+	case newest != nil && newest.Status == results.StatusRunning && !processAlive(newest):
+		return "aborted"
 	case r.Newest == nil:
 		return "never-run"
 	case r.Newest.Status != results.StatusPassed || !r.Newest.Holds:
@@ -119,14 +125,7 @@ func verdict(r scenarioStatus) string {
 
 // processAlive reports whether the drill that wrote a running document is
 // still there. Only runs from this host can be judged; others are trusted.
-func processAlive(r *results.Run) bool {
-	host, _ := os.Hostname()
-	if r.Pid <= 0 || r.Host.Name != host {
-		return true
-	}
-	err := syscall.Kill(r.Pid, 0)
-	return err == nil || err == syscall.EPERM
-}
+func processAlive(r *results.Run) bool { return janitor.Alive(r) }
 
 func printStatus(w io.Writer, rows []scenarioStatus) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -11,6 +11,7 @@ import (
 	"github.com/redeploy-drill/drill/drills/apply"
 	"github.com/redeploy-drill/drill/drills/kind"
 	"github.com/redeploy-drill/drill/drills/wait"
+	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/runner"
 	"github.com/redeploy-drill/drill/scenarios"
 )
@@ -35,6 +36,13 @@ func kindTarget(s *scenarios.Scenario, k *scenarios.KindTarget, timeout time.Dur
 				opts = append(opts, kind.WithConfig(cfg))
 			}
 			return kind.New(kind.ClusterName(s.Metadata.Name, env.RunID), opts...), nil
+		},
+		Ledger: func(env *drills.Env, t drills.Target) *results.LedgerEntry {
+			kt, ok := t.(*kind.Target)
+			if !ok {
+				return nil
+			}
+			return &results.LedgerEntry{Kind: results.LedgerKindCluster, Cluster: kt.Cluster(), Kubeconfig: kt.Kubeconfig()}
 		},
 	}
 }

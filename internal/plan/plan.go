@@ -123,23 +123,9 @@ func target(s *scenarios.Scenario, log *zap.Logger) (runner.TargetPlan, error) {
 		return runner.TargetPlan{
 			Kind: "terraform", Timeout: timeout, Idempotent: idem,
 			New: func(env *drills.Env) (drills.Target, error) {
-				dir, err := expand(tf.Dir, env, "spec.target.terraform.dir")
+				dir, vars, files, err := terraformSettings(tf, env)
 				if err != nil {
 					return nil, err
-				}
-				vars := map[string]string{}
-				for k, v := range tf.Vars {
-					if vars[k], err = expand(v, env, "spec.target.terraform.vars."+k); err != nil {
-						return nil, err
-					}
-				}
-				files := make([]string, 0, len(tf.VarFiles))
-				for i, f := range tf.VarFiles {
-					ef, err := expand(f, env, fmt.Sprintf("spec.target.terraform.varFiles[%d]", i))
-					if err != nil {
-						return nil, err
-					}
-					files = append(files, ef)
 				}
 				return terraform.New(dir,
 					terraform.WithVars(vars),
@@ -148,6 +134,22 @@ func target(s *scenarios.Scenario, log *zap.Logger) (runner.TargetPlan, error) {
 					terraform.WithLogger(log),
 				), nil
 			},
+			Ledger: func(env *drills.Env, t drills.Target) *results.LedgerEntry {
+				dir, vars, files, _ := terraformSettings(tf, env)
+				if !filepath.IsAbs(dir) {
+					dir = filepath.Join(env.Workdir, dir)
+				}
+				for i, f := range files {
+					if !filepath.IsAbs(f) {
+						files[i] = filepath.Join(env.Workdir, f)
+					}
+				}
+				e := &results.LedgerEntry{Kind: results.LedgerTerraform, Terraform: &results.LedgerTerraformTarget{WorkingDir: dir, Vars: vars, VarFiles: files}}
+				if tt, ok := t.(*terraform.Target); ok {
+					e.Terraform.ExecPath = tt.ExecPath()
+				}
+				return e
+			},
 		}, nil
 	case t.Kind != nil:
 		return kindTarget(s, t.Kind, timeout, log), nil
@@ -155,6 +157,27 @@ func target(s *scenarios.Scenario, log *zap.Logger) (runner.TargetPlan, error) {
 		return runner.TargetPlan{Kind: "none", Timeout: timeout,
 			New: func(*drills.Env) (drills.Target, error) { return none.Target{}, nil }}, nil
 	}
+}
+
+// terraformSettings expands the Terraform target's fields for one cycle.
+func terraformSettings(tf *scenarios.TerraformTarget, env *drills.Env) (dir string, vars map[string]string, files []string, err error) {
+	if dir, err = expand(tf.Dir, env, "spec.target.terraform.dir"); err != nil {
+		return "", nil, nil, err
+	}
+	vars = map[string]string{}
+	for k, v := range tf.Vars {
+		if vars[k], err = expand(v, env, "spec.target.terraform.vars."+k); err != nil {
+			return "", nil, nil, err
+		}
+	}
+	for i, f := range tf.VarFiles {
+		ef, err := expand(f, env, fmt.Sprintf("spec.target.terraform.varFiles[%d]", i))
+		if err != nil {
+			return "", nil, nil, err
+		}
+		files = append(files, ef)
+	}
+	return dir, vars, files, nil
 }
 
 func step(s *scenarios.Scenario, st scenarios.Step, phase string) runner.Step {
