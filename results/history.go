@@ -35,9 +35,9 @@ const historyHeader = `{"apiVersion":"drill/v1","kind":"DrillHistory"}`
 // HistoryEntry is one finished run as history.jsonl records it: what
 // status, reports and dashboards need without opening the run document.
 //
-// Error and Steps are the heavy part of a line, so they are its last fields:
-// readers that need only the head of the older lines cut each line where
-// they start (see decodeEntryHead). Keep them last.
+// The first six fields are the head of a line, all that older entries are
+// read for: keep them first, in this order, never omitted (see
+// parseEntryHead).
 type HistoryEntry struct {
 	RunID string `json:"runId"`
 	// Scenario is not stored: the file lives in the scenario's folder.
@@ -46,8 +46,8 @@ type HistoryEntry struct {
 	Holds       bool      `json:"holds"`
 	StartedAt   time.Time `json:"startedAt"`
 	DurationMs  int64     `json:"durationMs"`
+	FreshnessMs int64     `json:"freshnessMs"`
 	BudgetMs    int64     `json:"budgetMs,omitempty"`
-	FreshnessMs int64     `json:"freshnessMs,omitempty"`
 	File        string    `json:"file,omitempty"`
 	Owner       string    `json:"owner,omitempty"`
 	Trigger     string    `json:"trigger,omitempty"`
@@ -132,8 +132,9 @@ func compareEntries(a, b *HistoryEntry) int {
 type ScenarioHistory struct {
 	Scenario string
 	// Entries are the finished runs, oldest first (by start time, then run
-	// ID). Only the newest HistoryOptions.Detail of them carry Error and
-	// Steps.
+	// ID). The newest HistoryOptions.Detail of them are complete; older ones
+	// carry only RunID, Scenario, Status, Holds, StartedAt, DurationMs and
+	// FreshnessMs, all that a summary needs of them.
 	Entries []HistoryEntry
 	// Running are the documents still marked running, oldest first. Some
 	// may belong to a drill that died (see Run.Pid).
@@ -181,9 +182,9 @@ func (h *ScenarioHistory) Owner() string {
 // HistoryOptions tunes History and Histories. The zero value uses the
 // defaults.
 type HistoryOptions struct {
-	// Detail is the number of newest finished runs whose entries carry
-	// Error and Steps (DefaultRecent when <= 0). Older entries are read
-	// without them, which keeps long histories fast and small.
+	// Detail is the number of newest finished runs whose entries are
+	// complete (DefaultRecent when <= 0). Older entries carry only their
+	// head, which keeps long histories fast and small.
 	Detail int
 }
 
@@ -318,8 +319,8 @@ func (s *Store) loadHistory(scenario string, detail int) (*historyLoad, error) {
 		e    HistoryEntry
 		line lineRef
 	}
-	var all []indexed
-	byID := map[string]int{}
+	all := make([]indexed, 0, len(ids))
+	byID := make(map[string]int, len(ids))
 	f, err := os.Open(filepath.Join(dir, HistoryFile))
 	switch {
 	case err == nil:
@@ -398,7 +399,7 @@ func (s *Store) loadHistory(scenario string, detail int) (*historyLoad, error) {
 			return l, fmt.Errorf("read %s: %w", HistoryFile, err)
 		}
 		var e HistoryEntry
-		if err := json.Unmarshal(line, &e); err != nil || e.RunID != l.h.Entries[i].RunID {
+		if err := json.Unmarshal(line, &e); err != nil || e.RunID != l.h.Entries[i].RunID || e.StartedAt.IsZero() {
 			id := l.h.Entries[i].RunID
 			path := filepath.Join(dir, id+".json")
 			r, err := readScenarioRun(path, scenario, id)
@@ -504,33 +505,125 @@ func readHistoryLines(f *os.File, fn func(line []byte, ref lineRef)) bool {
 	}
 }
 
-// tailKeys start the heavy tail of an entry line; see HistoryEntry.
-var tailKeys = [][]byte{[]byte(`,"error":`), []byte(`,"steps":`)}
-
-// decodeEntryHead decodes a line without its Error and Steps. Only the
-// unescaped key can match: inside a JSON string every quote is escaped, and
-// no field before them is an object with such keys. A line where the cut
-// would not work is decoded whole.
+// decodeEntryHead decodes the head of a line: RunID, Status, Holds,
+// StartedAt, DurationMs and FreshnessMs, all that older entries need. drill
+// writes these fields first, in this order and without escapes, so they are
+// read straight from the bytes; a line of any other shape is decoded whole
+// (and then carries every field).
 func decodeEntryHead(line []byte, e *HistoryEntry) error {
 	if len(line) < 2 || line[0] != '{' || line[len(line)-1] != '}' {
 		return errors.New("not a JSON object")
 	}
-	cut := -1
-	for _, k := range tailKeys {
-		if i := bytes.Index(line, k); i >= 0 && (cut < 0 || i < cut) {
-			cut = i
+	if parseEntryHead(line, e) {
+		return nil
+	}
+	*e = HistoryEntry{}
+	return json.Unmarshal(line, e)
+}
+
+// parseEntryHead reads the fixed head of a line written by drill:
+//
+//	{"runId":"…","status":"…","holds":true,"startedAt":"…","durationMs":1,"freshnessMs":0,
+func parseEntryHead(line []byte, e *HistoryEntry) bool {
+	p := headParser{b: line}
+	var started string
+	ok := p.lit(`{"runId":`) && p.str(&e.RunID) &&
+		p.lit(`,"status":`) && p.status(&e.Status) &&
+		p.lit(`,"holds":`) && p.boolean(&e.Holds) &&
+		p.lit(`,"startedAt":`) && p.str(&started) &&
+		p.lit(`,"durationMs":`) && p.int(&e.DurationMs) &&
+		p.lit(`,"freshnessMs":`) && p.int(&e.FreshnessMs) &&
+		p.i < len(p.b) && (p.b[p.i] == ',' || p.b[p.i] == '}')
+	if !ok {
+		return false
+	}
+	t, err := time.Parse(time.RFC3339Nano, started)
+	if err != nil {
+		return false
+	}
+	e.StartedAt = t
+	return true
+}
+
+type headParser struct {
+	b []byte
+	i int
+}
+
+func (p *headParser) lit(s string) bool {
+	if !bytes.HasPrefix(p.b[p.i:], []byte(s)) {
+		return false
+	}
+	p.i += len(s)
+	return true
+}
+
+// str reads a string without escapes.
+func (p *headParser) str(out *string) bool {
+	if p.i >= len(p.b) || p.b[p.i] != '"' {
+		return false
+	}
+	rest := p.b[p.i+1:]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
+		return false
+	}
+	*out = string(rest[:end])
+	p.i += end + 2
+	return true
+}
+
+// status reads a status, sharing the constants' strings instead of
+// allocating one per line.
+func (p *headParser) status(out *Status) bool {
+	var s string
+	if !p.str(&s) {
+		return false
+	}
+	for _, known := range []Status{StatusPassed, StatusFailed, StatusTimedOut, StatusCanceled, StatusSkipped, StatusRunning} {
+		if s == string(known) {
+			*out = known
+			return true
 		}
 	}
-	if cut < 0 {
-		return json.Unmarshal(line, e)
+	*out = Status(s)
+	return true
+}
+
+func (p *headParser) boolean(out *bool) bool {
+	switch {
+	case p.lit("true"):
+		*out = true
+	case p.lit("false"):
+		*out = false
+	default:
+		return false
 	}
-	head := make([]byte, cut+1)
-	copy(head, line[:cut])
-	head[cut] = '}'
-	if err := json.Unmarshal(head, e); err != nil {
-		return json.Unmarshal(line, e)
+	return true
+}
+
+func (p *headParser) int(out *int64) bool {
+	start, neg := p.i, false
+	if p.i < len(p.b) && p.b[p.i] == '-' {
+		neg = true
+		p.i++
 	}
-	return nil
+	var v int64
+	digits := 0
+	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' && digits < 18 {
+		v = v*10 + int64(p.b[p.i]-'0')
+		p.i++
+		digits++
+	}
+	if digits == 0 || (p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9') {
+		p.i = start
+		return false
+	}
+	if neg {
+		v = -v
+	}
+	*out = v
+	return true
 }
 
 // rewrite replaces the history file with l's entries: lines still valid

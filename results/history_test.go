@@ -99,11 +99,9 @@ func TestHistoryDetail(t *testing.T) {
 			assert.Equal(t, want[i], e, "entry %d is complete", i)
 			continue
 		}
-		assert.Nil(t, e.Steps, "entry %d", i)
-		assert.Nil(t, e.Error, "entry %d", i)
 		w := want[i]
-		w.Steps, w.Error = nil, nil
-		assert.Equal(t, w, e, "entry %d head", i)
+		head := HistoryEntry{RunID: w.RunID, Scenario: w.Scenario, Status: w.Status, Holds: w.Holds, StartedAt: w.StartedAt, DurationMs: w.DurationMs, FreshnessMs: w.FreshnessMs}
+		assert.Equal(t, head, e, "entry %d has its head only", i)
 	}
 	runs, _, err := s.Runs("local-web")
 	require.NoError(t, err)
@@ -301,16 +299,36 @@ func TestHistoryConcurrentFinishAndRead(t *testing.T) {
 }
 
 func TestDecodeEntryHead(t *testing.T) {
-	tricky := fullRun("local-web", testStart, 1, 2, 4)
-	tricky.Error.Message = `quote " and the key ,"steps": inside a message`
-	tricky.Guideline.Checks[1].Detail = `,"error":{"reason":"x"}`
-	e := EntryOf(tricky)
-	line, err := json.Marshal(&e)
+	full := EntryOf(fullRun("local-web", testStart, 1, 2, 4))
+	head := HistoryEntry{RunID: full.RunID, Status: full.Status, Holds: full.Holds, StartedAt: full.StartedAt, DurationMs: full.DurationMs, FreshnessMs: full.FreshnessMs}
+	line, err := json.Marshal(&full)
+	require.NoError(t, err)
+	minimal, err := json.Marshal(&head)
 	require.NoError(t, err)
 
-	var head HistoryEntry
-	require.NoError(t, decodeEntryHead(line, &head))
-	want := e
-	want.Scenario, want.Steps, want.Error = "", nil, nil
-	assert.Equal(t, want, head)
+	tests := []struct {
+		name string
+		line string
+		want HistoryEntry
+	}{
+		{"written by drill", string(line), head},
+		{"only the head", string(minimal), head},
+		{"fields in another order: decoded whole", `{"status":"failed","runId":"r1","holds":false,"startedAt":"2026-11-27T07:15:00Z","durationMs":5,"freshnessMs":0,"owner":"x"}`,
+			HistoryEntry{RunID: "r1", Status: StatusFailed, StartedAt: time.Date(2026, 11, 27, 7, 15, 0, 0, time.UTC), DurationMs: 5, Owner: "x"}},
+		{"escaped run ID: decoded whole", `{"runId":"r\u0031","status":"passed","holds":true,"startedAt":"2026-11-27T07:15:00Z","durationMs":5,"freshnessMs":7}`,
+			HistoryEntry{RunID: "r1", Status: StatusPassed, Holds: true, StartedAt: time.Date(2026, 11, 27, 7, 15, 0, 0, time.UTC), DurationMs: 5, FreshnessMs: 7}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got HistoryEntry
+			require.NoError(t, decodeEntryHead([]byte(tt.line), &got))
+			assert.Equal(t, tt.want.StartedAt.UTC(), got.StartedAt.UTC())
+			got.StartedAt, tt.want.StartedAt = time.Time{}, time.Time{}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+	for _, bad := range []string{``, `{`, `{"runId":"r1","status":"passed"`, `[1]`, `{"runId":"r1","status":"passed","holds":maybe}`} {
+		var got HistoryEntry
+		assert.Error(t, decodeEntryHead([]byte(bad), &got), bad)
+	}
 }

@@ -278,3 +278,36 @@ func medianP95(values []int64) (median, p95 int64) {
 	rank := (95*n + 99) / 100 // ceil(0.95 n), 1-based
 	return median, s[rank-1]
 }
+
+// Verdict is a one-word judgement of a scenario, the word drill status,
+// the reports and the dashboard show.
+type Verdict string
+
+const (
+	// VerdictHolds: the newest drill passed with the guideline holding,
+	// recently enough (regularly-checked).
+	VerdictHolds Verdict = "holds"
+	// VerdictBroken: the newest drill failed, or passed without the
+	// guideline holding.
+	VerdictBroken Verdict = "broken"
+	// VerdictStale: the newest drill holds, but it is older than the
+	// scenario's freshness.
+	VerdictStale Verdict = "stale"
+	// VerdictNeverRun: no drill of the scenario has finished.
+	VerdictNeverRun Verdict = "never-run"
+)
+
+// Verdict judges the summary: never-run, broken (the newest run failed or
+// its guideline does not hold), stale (not regularly checked) or holds.
+// Only holds is good: drill status exits 1 on any other.
+func (s *Summary) Verdict() Verdict {
+	switch {
+	case s.Newest == nil:
+		return VerdictNeverRun
+	case s.Newest.Status != StatusPassed || !s.Newest.Holds:
+		return VerdictBroken
+	case !s.RegularlyChecked:
+		return VerdictStale
+	}
+	return VerdictHolds
+}

@@ -313,3 +313,25 @@ func TestMedianP95(t *testing.T) {
 		})
 	}
 }
+
+func TestSummaryVerdict(t *testing.T) {
+	h := time.Hour
+	tests := []struct {
+		name string
+		runs []*Run
+		want Verdict
+	}{
+		{"no runs", nil, VerdictNeverRun},
+		{"only running", history(hr{ago: h, status: StatusRunning}), VerdictNeverRun},
+		{"fresh and holding", history(hr{ago: h, status: StatusPassed, holds: true, ms: 1}), VerdictHolds},
+		{"passed, guideline broken", history(hr{ago: h, status: StatusPassed, holds: false, ms: 1}), VerdictBroken},
+		{"failed after a success", history(hr{ago: 2 * h, status: StatusPassed, holds: true, ms: 1}, hr{ago: h, status: StatusFailed, ms: 1}), VerdictBroken},
+		{"holding but too old", history(hr{ago: 25 * h, status: StatusPassed, holds: true, ms: 1}), VerdictStale},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sum := Summarize(tt.runs, summaryNow, SummaryOptions{})
+			assert.Equal(t, tt.want, sum.Verdict())
+		})
+	}
+}
