@@ -22,7 +22,23 @@ func writeFileAtomic(path string, data []byte) error {
 
 // writeFileAtomicFunc is writeFileAtomic for content that write streams,
 // so a large file need not be held in memory.
-func writeFileAtomicFunc(path string, write func(w io.Writer) error) (err error) {
+func writeFileAtomicFunc(path string, write func(w io.Writer) error) error {
+	return replaceFile(path, write, true)
+}
+
+// writeFileAtomicNoSync replaces path with data atomically, like
+// writeFileAtomic, but does not flush it to disk: a reader or a process
+// killed at any moment still sees a whole file, only a power cut or a kernel
+// crash may lose the newest content. It is for snapshots that a synced write
+// supersedes later, where two fsyncs per write would dominate the cost.
+func writeFileAtomicNoSync(path string, data []byte) error {
+	return replaceFile(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}, false)
+}
+
+func replaceFile(path string, write func(w io.Writer) error, durable bool) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create folder: %w", err)
@@ -48,8 +64,10 @@ func writeFileAtomicFunc(path string, write func(w io.Writer) error) (err error)
 	if err = f.Chmod(0o644); err != nil {
 		return fmt.Errorf("chmod temporary file: %w", err)
 	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("sync temporary file: %w", err)
+	if durable {
+		if err = f.Sync(); err != nil {
+			return fmt.Errorf("sync temporary file: %w", err)
+		}
 	}
 	if err = f.Close(); err != nil {
 		return fmt.Errorf("close temporary file: %w", err)
@@ -57,7 +75,9 @@ func writeFileAtomicFunc(path string, write func(w io.Writer) error) (err error)
 	if err = os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("rename into place: %w", err)
 	}
-	syncDir(dir)
+	if durable {
+		syncDir(dir)
+	}
 	return nil
 }
 
