@@ -66,6 +66,8 @@ type run struct {
 	idemChecked   bool
 	keptWorkdirs  []string
 	ledger        *results.Ledger
+	// snaps writes the running document in the background.
+	snaps *snapshotter
 }
 
 // Run executes the plan and returns its finished DrillRun document, which is
@@ -112,6 +114,8 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 	if err := r.Store.WriteRun(doc); err != nil {
 		return doc, fmt.Errorf("write run document: %w", err)
 	}
+	x.snaps = newSnapshotter(r.Store.SaveRun, x.log)
+	defer x.snaps.close()
 	// The ledger records what the run creates before it is created, so that
 	// `drill gc` can remove it after a kill -9. Processes come first: every
 	// step carries DRILL_RUN_ID, and so does whatever it starts.
@@ -138,6 +142,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 		x.ledgerRelease("processes")
 	}
 	x.emit(Event{Kind: RunFinished, Run: doc})
+	x.snaps.flush()
 	if err := r.Store.FinishRun(doc); err != nil {
 		return doc, fmt.Errorf("write run document: %w", err)
 	}
@@ -162,9 +167,20 @@ func (x *run) emit(e Event) {
 }
 
 // save rewrites the run document so that a killed drill still leaves
-// evidence. A failed write is logged, not fatal: the drill goes on and the
-// final write reports the problem.
+// evidence. It is called before and after every step, so the write happens
+// in the background and is not flushed to disk (Store.SaveRun): encoding
+// the growing document and two fsyncs per call cost more than a fast step.
+// A failed write is logged, not fatal: the drill goes on and the final
+// write reports the problem.
 func (x *run) save() {
+	x.snaps.put(x.doc)
+}
+
+// checkpoint writes the document and flushes it to disk, at the end of each
+// cycle, so that even a power cut leaves the document of every finished
+// cycle. It waits for the background writes first, so none overtakes it.
+func (x *run) checkpoint() {
+	x.snaps.flush()
 	if err := x.r.Store.WriteRun(x.doc); err != nil {
 		x.log.Warn("could not save the run document", zap.Error(err))
 	}
@@ -320,7 +336,7 @@ func (x *run) cycle(index int) {
 	c.DurationMs = end.Sub(start).Milliseconds()
 	c.Status = cycleStatus(c.Steps)
 	c.Phases = phases(c.Steps)
-	x.save()
+	x.checkpoint()
 	x.emit(Event{Kind: CycleFinished, Run: x.doc, Cycle: c})
 }
 

@@ -45,6 +45,8 @@ func TestRunPassesTwoCyclesInOrderWithExactDurations(t *testing.T) {
 			workdirs []string
 			copied   []string
 			vars     []map[string]string
+			// what the document on disk says of cycle 1 while cycle 2 runs
+			firstCycle results.Cycle
 		)
 		h.plan.Steps = []runner.Step{
 			step("build", deploy, time.Minute, func(_ context.Context, env *drills.Env) error {
@@ -55,6 +57,14 @@ func TestRunPassesTwoCyclesInOrderWithExactDurations(t *testing.T) {
 				workdirs = append(workdirs, env.Workdir)
 				copied = append(copied, string(data))
 				vars = append(vars, maps(env.Vars))
+				if env.Cycle == 2 {
+					// No synctest.Wait: the end of a cycle is written before the next starts.
+					doc, err := results.ReadRun(h.store.RunPath("demo", env.RunID))
+					if err != nil {
+						return err
+					}
+					firstCycle = doc.Cycles[0]
+				}
 				time.Sleep(3 * time.Second)
 				return nil
 			}),
@@ -96,6 +106,10 @@ func TestRunPassesTwoCyclesInOrderWithExactDurations(t *testing.T) {
 			assert.Equal(t, int64(600000), stepNamed(t, c, "provision").TimeoutMs)
 			assert.Equal(t, int64(60000), stepNamed(t, c, "build").TimeoutMs)
 		}
+
+		assert.Equal(t, results.StatusPassed, firstCycle.Status)
+		assert.Equal(t, int64(21000), firstCycle.DurationMs)
+		assert.Len(t, firstCycle.Steps, 7)
 
 		// Each cycle had its own fresh copy of the source, removed afterwards.
 		require.Len(t, workdirs, 2)
@@ -149,6 +163,8 @@ func TestRunWritesARunningDocumentAndEmitsEventsInOrder(t *testing.T) {
 		h.plan.Cycles = 1
 		var during *results.Run
 		h.plan.Steps = []runner.Step{step("probe", deploy, time.Minute, func(_ context.Context, env *drills.Env) error {
+			// The runner writes the document in the background: let it finish.
+			synctest.Wait()
 			doc, err := results.ReadRun(h.store.RunPath("demo", env.RunID))
 			during = doc
 			time.Sleep(time.Second)
@@ -176,7 +192,7 @@ func TestRunWritesARunningDocumentAndEmitsEventsInOrder(t *testing.T) {
 		require.Len(t, during.Cycles, 1)
 		assert.Equal(t, results.StatusRunning, during.Cycles[0].Status)
 		assert.Equal(t, []string{"workdir", "provision", "probe"}, names(during.Cycles[0]))
-		assert.Equal(t, []results.Status{"passed", "passed", "running"}, statuses(during.Cycles[0]))
+		require.Equal(t, []results.Status{"passed", "passed", "running"}, statuses(during.Cycles[0]))
 		assert.NotNil(t, during.Cycles[0].Steps[2].StartedAt)
 
 		assert.Equal(t, []string{

@@ -1,0 +1,98 @@
+package runner
+
+import (
+	"slices"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/redeploy-drill/drill/results"
+)
+
+// snapshotter writes copies of the running document in the background, so
+// that encoding and writing it (which grows with every step and costs more
+// than a fast step itself) stays off the path of the steps. Only the newest
+// copy matters: one handed over while another is being written replaces any
+// copy still waiting. flush waits until the newest copy is on disk.
+type snapshotter struct {
+	save func(*results.Run) error
+	log  *zap.Logger
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	next   *results.Run // newest copy not yet written
+	busy   bool         // a copy is being written
+	closed bool
+	done   chan struct{}
+}
+
+func newSnapshotter(save func(*results.Run) error, log *zap.Logger) *snapshotter {
+	s := &snapshotter{save: save, log: log, done: make(chan struct{})}
+	s.cond = sync.NewCond(&s.mu)
+	go s.loop()
+	return s
+}
+
+func (s *snapshotter) loop() {
+	defer close(s.done)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		for s.next == nil && !s.closed {
+			s.cond.Wait()
+		}
+		if s.next == nil {
+			return // closed, and everything is written
+		}
+		doc := s.next
+		s.next, s.busy = nil, true
+		s.mu.Unlock()
+		if err := s.save(doc); err != nil {
+			s.log.Warn("could not save the run document", zap.Error(err))
+		}
+		s.mu.Lock()
+		s.busy = false
+		s.cond.Broadcast()
+	}
+}
+
+// put hands over a copy of doc to be written.
+func (s *snapshotter) put(doc *results.Run) {
+	c := snapshot(doc)
+	s.mu.Lock()
+	s.next = c
+	s.mu.Unlock()
+	s.cond.Broadcast()
+}
+
+// flush waits until every copy handed over is written (or was replaced by a
+// newer one that is), so that a synced write after it cannot be overtaken.
+func (s *snapshotter) flush() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.next != nil || s.busy {
+		s.cond.Wait()
+	}
+}
+
+// close writes what is pending and stops the background writer.
+func (s *snapshotter) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cond.Broadcast()
+	<-s.done
+}
+
+// snapshot copies the parts of a document the runner goes on changing: the
+// cycles and their steps. What they point to (times, errors, the guideline)
+// is set whole and never changed afterwards, so it is shared.
+func snapshot(d *results.Run) *results.Run {
+	c := *d
+	c.Cycles = make([]results.Cycle, len(d.Cycles))
+	for i, cy := range d.Cycles {
+		cy.Steps = slices.Clone(cy.Steps)
+		c.Cycles[i] = cy
+	}
+	return &c
+}

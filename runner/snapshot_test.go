@@ -1,0 +1,58 @@
+package runner
+
+import (
+	"sync"
+	"testing"
+	"testing/synctest"
+
+	"github.com/stretchr/testify/assert"
+	"go.uber.org/zap"
+
+	"github.com/redeploy-drill/drill/results"
+)
+
+// While a copy is being written, newer ones replace each other: only the
+// newest is written next, and flush returns once it is.
+func TestSnapshotterWritesTheNewestCopyAndFlushWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var (
+			mu    sync.Mutex
+			saved []string
+		)
+		s := newSnapshotter(func(r *results.Run) error {
+			if r.Status == "a" {
+				<-release // the first write is slow
+			}
+			mu.Lock()
+			saved = append(saved, string(r.Status)+"/"+r.Cycles[0].Steps[0].Name)
+			mu.Unlock()
+			return nil
+		}, zap.NewNop())
+		defer s.close()
+
+		doc := &results.Run{Status: "a", Cycles: []results.Cycle{{Index: 1, Steps: []results.Step{{Name: "one"}}}}}
+		s.put(doc)
+		synctest.Wait() // the writer is busy with "a"
+		for _, st := range []results.Status{"b", "c", "d"} {
+			doc.Status = st
+			s.put(doc)
+		}
+		// The copy is taken at put: changing the document afterwards does not
+		// reach what is written.
+		doc.Status = "changed"
+		doc.Cycles[0].Steps[0].Name = "changed"
+
+		flushed := false
+		go func() {
+			s.flush()
+			flushed = true
+		}()
+		synctest.Wait()
+		assert.False(t, flushed, "flush waits for the slow write")
+		close(release)
+		synctest.Wait()
+		assert.True(t, flushed)
+		assert.Equal(t, []string{"a/one", "d/one"}, saved)
+	})
+}
