@@ -272,3 +272,64 @@ func writeLogs(store *results.Store, r *results.Run) error {
 	}
 	return nil
 }
+
+// Known returns five scenarios whose verdicts at now are known, for tests
+// of everything that judges a history:
+//
+//	web-holds     holds: passes every 6 hours, newest 1 hour ago, 60 s of a 5 min budget
+//	db-stale      stale: passed and holds, but newest 30 hours ago (freshness 24 h)
+//	queue-flaky   broken: every other run needed a retry, the newest too
+//	              (flaky rate 0.5, check not-flaky fails)
+//	api-slower    holds and slower: the newest took 120 s, the median 60 s
+//	cache-broken  broken: the newest failed, its message full of HTML
+//
+// Owners: platform (web-holds, queue-flaky, api-slower), data (db-stale,
+// cache-broken).
+func Known(now time.Time) []Scenario {
+	pass := func(ms int64) Outcome {
+		return Outcome{Status: results.StatusPassed, Holds: true, DurationMs: ms}
+	}
+	return []Scenario{
+		{Name: "web-holds", Owner: "platform", Runs: 30, Every: 6 * time.Hour, Newest: now.Add(-time.Hour),
+			Freshness: 24 * time.Hour, Budget: 5 * time.Minute,
+			Outcome: func(i int) Outcome { return pass(int64(58_000 + 100*(i%7))) }},
+		{Name: "db-stale", Owner: "data", Runs: 10, Every: 24 * time.Hour, Newest: now.Add(-30 * time.Hour),
+			Freshness: 24 * time.Hour,
+			Outcome:   func(i int) Outcome { return pass(40_000) }},
+		{Name: "queue-flaky", Owner: "platform", Runs: 20, Every: 2 * time.Hour, Newest: now.Add(-30 * time.Minute),
+			Freshness: 24 * time.Hour, Budget: 5 * time.Minute,
+			Outcome: func(i int) Outcome {
+				o := pass(50_000)
+				if i%2 == 1 {
+					o.Flaky, o.Holds = true, false
+				}
+				return o
+			}},
+		{Name: "api-slower", Owner: "platform", Runs: 21, Every: 3 * time.Hour, Newest: now.Add(-time.Hour),
+			Freshness: 24 * time.Hour, Budget: 5 * time.Minute,
+			Outcome: func(i int) Outcome {
+				if i == 20 {
+					return pass(120_000)
+				}
+				return pass(60_000)
+			}},
+		{Name: "cache-broken", Owner: "data", Runs: 5, Every: 4 * time.Hour, Newest: now.Add(-2 * time.Hour),
+			Freshness: 24 * time.Hour,
+			Outcome: func(i int) Outcome {
+				if i == 4 {
+					return Outcome{Status: results.StatusFailed, DurationMs: 20_000, FailStep: "healthy",
+						Message: `<script>alert("owned")</script> & "quotes" | pipes`}
+				}
+				return pass(30_000)
+			}},
+	}
+}
+
+// KnownVerdicts are the verdicts of Known's scenarios.
+var KnownVerdicts = map[string]results.Verdict{
+	"web-holds":    results.VerdictHolds,
+	"db-stale":     results.VerdictStale,
+	"queue-flaky":  results.VerdictBroken,
+	"api-slower":   results.VerdictHolds,
+	"cache-broken": results.VerdictBroken,
+}
