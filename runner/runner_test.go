@@ -474,6 +474,25 @@ func TestRunCanceledMidStepTearsDownAndStops(t *testing.T) {
 	})
 }
 
+func TestRunCanceledBeforeTheFirstCycle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		h.plan.Steps = []runner.Step{step("build", deploy, time.Minute, mustNotRun(t))}
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+
+		doc := h.run(ctx)
+
+		assert.Empty(t, doc.Cycles)
+		assert.Empty(t, h.target.Calls(), "nothing was provisioned")
+		assert.Equal(t, results.StatusCanceled, doc.Status)
+		require.NotNil(t, doc.Error)
+		assert.Equal(t, results.ReasonCanceled, doc.Error.Reason)
+		assert.Equal(t, "the drill was interrupted before its first cycle", doc.Error.Message)
+		assert.Equal(t, results.StatusCanceled, h.onDisk(doc).Status)
+	})
+}
+
 func TestRunTeardownTimeout(t *testing.T) {
 	tests := []struct {
 		name     string
