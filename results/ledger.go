@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 )
@@ -60,11 +61,17 @@ type LedgerTerraformTarget struct {
 
 // Ledger appends entries to a run's ledger file. Every entry is written and
 // synced before Add returns, and the file is reopened for each entry, so an
-// entry survives a kill -9 right after it and a results folder removed in
-// the middle of a run is recreated.
+// entry survives a kill -9 right after it. A ledger file removed in the
+// middle of a run (the results folder deleted by hand or by a cleanup job)
+// is recreated with every entry still outstanding, not just the newer ones:
+// otherwise a kill -9 after the removal would leave a janitor blind to what
+// the run created before it.
 type Ledger struct {
 	mu   sync.Mutex
 	path string
+	// open holds the entries created and not released, in order, to write
+	// them again into a ledger file that was removed.
+	open []LedgerEntry
 }
 
 // Ledger returns the ledger of a run.
@@ -90,12 +97,41 @@ func (l *Ledger) append(e LedgerEntry) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
-	line, err := json.Marshal(e)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// Track the entry even when the write fails, so a later write can
+	// still record it.
+	switch e.Op {
+	case "create":
+		l.open = append(slices.DeleteFunc(l.open, func(o LedgerEntry) bool { return o.ID == e.ID }), e)
+	case "release":
+		l.open = slices.DeleteFunc(l.open, func(o LedgerEntry) bool { return o.ID == e.ID })
+	}
+	lines, err := l.lines(e)
 	if err != nil {
 		return err
 	}
+	return l.write(lines)
+}
+
+// Restore writes the outstanding entries again if the ledger file is gone,
+// so that a run that notices its results folder was removed can make itself
+// collectable again before anything else happens.
+func (l *Ledger) Restore() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if _, err := os.Stat(l.path); !errors.Is(err, fs.ErrNotExist) || len(l.open) == 0 {
+		return nil
+	}
+	lines, err := l.lines(LedgerEntry{})
+	if err != nil {
+		return err
+	}
+	return l.write(lines)
+}
+
+// write appends lines to the ledger file and syncs it. The caller holds l.mu.
+func (l *Ledger) write(lines []byte) error {
 	if err := os.MkdirAll(filepath.Dir(l.path), 0o755); err != nil {
 		return fmt.Errorf("ledger: %w", err)
 	}
@@ -103,13 +139,38 @@ func (l *Ledger) append(e LedgerEntry) error {
 	if err != nil {
 		return fmt.Errorf("ledger: %w", err)
 	}
-	_, werr := f.Write(append(line, '\n'))
+	_, werr := f.Write(lines)
 	serr := f.Sync()
 	cerr := f.Close()
 	if err := errors.Join(werr, serr, cerr); err != nil {
 		return fmt.Errorf("ledger %s: %w", l.path, err)
 	}
 	return nil
+}
+
+// lines encodes e (unless its Op is empty), preceded by every outstanding
+// entry when the ledger file does not exist. The caller holds l.mu.
+func (l *Ledger) lines(e LedgerEntry) ([]byte, error) {
+	var entries []LedgerEntry
+	if _, err := os.Stat(l.path); errors.Is(err, fs.ErrNotExist) {
+		for _, o := range l.open {
+			if o.ID != e.ID || e.Op != "create" {
+				entries = append(entries, o)
+			}
+		}
+	}
+	if e.Op != "" {
+		entries = append(entries, e)
+	}
+	var b []byte
+	for _, x := range entries {
+		line, err := json.Marshal(x)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(b, line...), '\n')
+	}
+	return b, nil
 }
 
 // ReadLedger returns the entries created and not released, newest first (the
