@@ -79,6 +79,10 @@ type Run struct {
 	Cycles      []Cycle    `json:"cycles"`
 	Guideline   *Guideline `json:"guideline,omitempty"`
 	Error       *Error     `json:"error,omitempty"`
+	// Warnings tell a reader what the document cannot vouch for although
+	// the drill itself went as recorded, such as step logs lost because the
+	// results folder was removed during the run.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // ScenarioRef identifies the scenario a run executed.

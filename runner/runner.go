@@ -66,6 +66,8 @@ type run struct {
 	idemChecked   bool
 	keptWorkdirs  []string
 	ledger        *results.Ledger
+	// lostResults is set once the run noticed its document was removed.
+	lostResults bool
 	// snaps writes the running document in the background.
 	snaps *snapshotter
 }
@@ -138,6 +140,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 		}
 	}
 	x.finish(cycles)
+	x.dropLostLogs()
 	if len(x.keptWorkdirs) == 0 {
 		x.ledgerRelease("processes")
 	}

@@ -117,6 +117,7 @@ func (x *run) exec(parent context.Context, c *results.Cycle, env *drills.Env, s 
 		rec.Flaky = true
 	}
 	log.Info("step finished", zap.String("status", string(rec.Status)), zap.Int64("durationMs", rec.DurationMs))
+	x.noticeLostResults(c, s.Name)
 	x.save()
 	x.emit(Event{Kind: StepFinished, Run: x.doc, Cycle: c, Step: rec})
 	return rec.Status

@@ -218,6 +218,9 @@ func printSummary(w io.Writer, runs []*results.Run, dir string) {
 		if r.Error != nil {
 			fmt.Fprintf(w, "%s: %s: %s\n", r.Scenario.Name, r.Error.Reason, r.Error.Message)
 		}
+		for _, warning := range r.Warnings {
+			fmt.Fprintf(w, "%s: warning: %s\n", r.Scenario.Name, warning)
+		}
 		for _, c := range r.Guideline.Failing() {
 			fmt.Fprintf(w, "%s: guideline check %s fails: %s\n", r.Scenario.Name, c.Name, c.Detail)
 		}
