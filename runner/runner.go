@@ -107,7 +107,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 		log:      log.With(zap.String("run", doc.RunID), zap.String("scenario", p.Scenario.Name)),
 	}
 	if r.Lock {
-		release, err := r.Store.LockScenario(ctx, p.Scenario.Name, doc.RunID, r.WaitLock)
+		release, err := x.lock()
 		if err != nil {
 			return nil, err
 		}
@@ -150,6 +150,28 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 		return doc, fmt.Errorf("write run document: %w", err)
 	}
 	return doc, nil
+}
+
+// lock takes the scenario's run lock. A busy scenario is an error, unless
+// WaitLock: then drill says whom it waits for (a silent wait looks like a
+// hang) and, once the lock is free, the run starts anew: its start time and
+// duration, and so its budget, do not count the wait.
+func (x *run) lock() (func(), error) {
+	r, p, doc := x.r, x.plan, x.doc
+	release, err := r.Store.LockScenario(x.ctx, p.Scenario.Name, doc.RunID, false)
+	var busy *results.BusyError
+	if !errors.As(err, &busy) || !r.WaitLock {
+		return release, err
+	}
+	x.log.Info("waiting for the scenario's other run", zap.String("other", busy.RunID), zap.Int("pid", busy.Pid))
+	x.emit(Event{Kind: Notice, Run: doc, Message: fmt.Sprintf("%s; waiting for it (--wait)", busy)})
+	release, err = r.Store.LockScenario(x.ctx, p.Scenario.Name, doc.RunID, true)
+	if err != nil {
+		return nil, err
+	}
+	x.started = time.Now()
+	doc.StartedAt = x.started.UTC()
+	return release, nil
 }
 
 // toolMissing reports whether the newest cycle failed for want of a tool.

@@ -130,7 +130,10 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 
 	var written []*results.Run
 	for i, d := range docs {
-		if errs[i] != nil {
+		var busy *results.BusyError
+		if errs[i] != nil && !errors.As(errs[i], &busy) && !errors.Is(errs[i], context.Canceled) {
+			// A busy scenario ran nothing and is reported below with its
+			// exit code; this is for a document that could not be written.
 			log.Error("run failed to record", zap.String("scenario", list[i].Metadata.Name), zap.Error(errs[i]))
 		}
 		if d != nil {
