@@ -34,6 +34,10 @@ type Janitor struct {
 	DryRun bool
 	// Grace is how long leftover processes get between SIGTERM and SIGKILL.
 	Grace time.Duration
+	// Settle is how long a target may keep coming back after it was
+	// removed (default 2 minutes): a kind node container whose `docker run`
+	// outlived the killed drill survives a delete issued while it starts.
+	Settle time.Duration
 
 	log io.Writer // the current run's gc.log
 }
@@ -76,6 +80,9 @@ func (j *Janitor) Collect(ctx context.Context) (*Report, error) {
 	}
 	if j.Grace <= 0 {
 		j.Grace = 5 * time.Second
+	}
+	if j.Settle <= 0 {
+		j.Settle = 2 * time.Minute
 	}
 	rep := &Report{}
 	names, err := j.Store.Scenarios()
@@ -209,11 +216,14 @@ func (j *Janitor) remove(ctx context.Context, r *results.Run, e results.LedgerEn
 		return nil
 	case results.LedgerKindCluster:
 		env := j.env(r, "")
+		env.Cycle = e.Cycle // names the cycle's kubeconfig in the run folder
 		t := kind.New(e.Cluster)
-		if err := t.Destroy(ctx, env); err != nil {
-			return err
-		}
-		return leftovers(ctx, t, env)
+		return j.untilGone(ctx, func() error {
+			if err := t.Destroy(ctx, env); err != nil {
+				return err
+			}
+			return leftovers(ctx, t, env)
+		})
 	case results.LedgerTerraform:
 		if e.Terraform == nil {
 			return errors.New("ledger entry without Terraform details")
@@ -237,6 +247,29 @@ func (j *Janitor) remove(ctx context.Context, r *results.Run, e results.LedgerEn
 		return os.RemoveAll(e.Path)
 	}
 	return fmt.Errorf("unknown ledger entry kind %q", e.Kind)
+}
+
+// untilGone runs remove until it succeeds, or Settle passes, or ctx ends;
+// it returns the last error. A drill killed during kind's create leaves its
+// `docker run` behind: the node container stays "Created" while it starts,
+// a `docker rm -f` in that window reports success, and the container is up
+// a moment later. Removing again once the start is over removes it.
+func (j *Janitor) untilGone(ctx context.Context, remove func() error) error {
+	deadline := time.Now().Add(j.Settle)
+	for {
+		err := remove()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		j.Logger.Debug("not gone yet, trying again", zap.Error(err))
+		t := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(err, context.Cause(ctx))
+		case <-t.C:
+		}
+	}
 }
 
 func leftovers(ctx context.Context, t drills.LeftoverChecker, env *drills.Env) error {
