@@ -173,11 +173,16 @@ func killLeftovers(t *testing.T, run *results.Run) {
 		if ps, _ := procs.WithEnv("DRILL_RUN_ID", run.RunID); len(ps) > 0 {
 			procs.Stop(ps, 0)
 		}
-		if cluster := kind.ClusterName(run.Scenario.Name, run.RunID); dockerUsable() {
+		// A node container still starting survives `docker rm -f`: try
+		// again until it is gone.
+		cluster := kind.ClusterName(run.Scenario.Name, run.RunID)
+		for deadline := time.Now().Add(time.Minute); dockerUsable() && time.Now().Before(deadline); <-time.After(time.Second) {
 			out, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster="+cluster).Output()
-			if ids := strings.Fields(string(out)); len(ids) > 0 {
-				_ = exec.Command("docker", append([]string{"rm", "-f", "-v"}, ids...)...).Run()
+			ids := strings.Fields(string(out))
+			if len(ids) == 0 {
+				break
 			}
+			_ = exec.Command("docker", append([]string{"rm", "-f", "-v"}, ids...)...).Run()
 		}
 	})
 }
