@@ -11,8 +11,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -228,21 +230,43 @@ func (s *Store) Histories(opts HistoryOptions) ([]*ScenarioHistory, []Warning, e
 	if err != nil {
 		return nil, nil, fmt.Errorf("list scenarios: %w", err)
 	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && checkName("scenario name", e.Name(), IndexFile, lockFileName) == nil {
+			names = append(names, e.Name())
+		}
+	}
+	// Scenarios are read in parallel, one per CPU: the work is listing
+	// folders and parsing lines, and the scenarios share nothing.
+	type result struct {
+		h     *ScenarioHistory
+		warns []Warning
+		docs  int
+		err   error
+	}
+	res := make([]result, len(names))
+	sem := make(chan struct{}, max(runtime.GOMAXPROCS(0), 1))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			r := &res[i]
+			r.h, r.warns, r.docs, r.err = s.history(name, opts.detail(), false)
+		})
+	}
+	wg.Wait()
 	var (
 		out   []*ScenarioHistory
 		warns []Warning
 	)
-	for _, e := range entries {
-		if !e.IsDir() || checkName("scenario name", e.Name(), IndexFile, lockFileName) != nil {
-			continue
+	for i, r := range res {
+		warns = append(warns, r.warns...)
+		if r.err != nil {
+			return nil, warns, fmt.Errorf("read history of %s: %w", names[i], r.err)
 		}
-		h, w, docs, err := s.history(e.Name(), opts.detail(), false)
-		warns = append(warns, w...)
-		if err != nil {
-			return nil, warns, fmt.Errorf("read history of %s: %w", e.Name(), err)
-		}
-		if docs > 0 {
-			out = append(out, h)
+		if r.docs > 0 {
+			out = append(out, r.h)
 		}
 	}
 	return out, warns, nil
@@ -431,14 +455,17 @@ func listDocuments(dir string) (map[string]struct{}, error) {
 		return nil, err
 	}
 	defer d.Close()
-	entries, err := d.ReadDir(-1)
+	// Names only: a DirEntry per run folder and log folder would double
+	// the garbage. A folder named like a document is caught when it is
+	// read (and reported as a warning).
+	names, err := d.Readdirnames(-1)
 	if err != nil {
 		return nil, err
 	}
-	ids := make(map[string]struct{}, len(entries)/2)
-	for _, e := range entries {
-		if isDocument(e) && e.Name() != LatestFile {
-			ids[strings.TrimSuffix(e.Name(), ".json")] = struct{}{}
+	ids := make(map[string]struct{}, len(names)/2)
+	for _, name := range names {
+		if strings.HasSuffix(name, ".json") && !strings.HasPrefix(name, ".") && name != LatestFile {
+			ids[name[:len(name)-len(".json")]] = struct{}{}
 		}
 	}
 	return ids, nil
