@@ -8,10 +8,11 @@
 //
 // kind's Provider.Create takes no context. Provision runs it in a goroutine
 // and returns as soon as its context ends, with an error wrapping
-// context.Cause; kind keeps going in the background. Destroy then deletes the
-// node containers that already exist (which makes kind's remaining steps fail
-// fast), waits for that goroutine to finish and deletes again, so an interrupt
-// during creation still ends with no cluster left.
+// context.Cause; kind keeps going in the background. Destroy then waits for
+// that goroutine to finish before its final delete, so an interrupt during
+// creation still ends with no cluster left. While it waits, it deletes the
+// node containers that exist every second, which makes kind's next step fail:
+// kind returns within seconds instead of finishing a cluster nobody wants.
 package kind
 
 import (
@@ -315,29 +316,39 @@ func writeRunErrorOutput(out interface{ Write([]byte) (int, error) }, err error)
 }
 
 // Destroy deletes the cluster; nothing there is not an error. When a
-// creation interrupted by Provision's context is still running, it deletes
-// what exists (so kind's next step fails fast), waits for kind to return and
-// deletes again. If its own context ends while waiting, it returns an error
-// and the cluster may be left (drill gc removes it).
+// creation interrupted by Provision's context is still running, it waits for
+// kind to return (deleting what exists meanwhile, so that kind stops early)
+// and then deletes. If its own context ends while waiting, it returns an
+// error and the cluster may be left (drill gc removes it).
 func (t *Target) Destroy(ctx context.Context, env *drills.Env) error {
 	kcfg, err := kubeconfigPath(env)
 	if err != nil {
 		return err
 	}
 	provider := t.provider(env)
-	t.mu.Lock()
-	creating := t.creating
-	t.mu.Unlock()
-	if creating {
-		// Errors here are expected races with kind; the final delete counts.
-		_ = provider.Delete(t.cluster, kcfg)
-	}
 	idle := make(chan struct{})
 	go func() { t.ops.Wait(); close(idle) }()
-	select {
-	case <-idle:
-	case <-ctx.Done():
-		return fmt.Errorf("delete kind cluster %s: still waiting for kind to finish creating it: %w", t.cluster, context.Cause(ctx))
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for waiting := true; waiting; {
+		t.mu.Lock()
+		creating := t.creating
+		t.mu.Unlock()
+		if creating {
+			// Deleting the nodes under kind makes its next step fail, so it
+			// returns in a second instead of finishing the cluster. A node
+			// container kind was still starting can survive one delete,
+			// hence the repeat. Errors are races with kind; the final delete
+			// below is the one that counts.
+			_ = provider.Delete(t.cluster, kcfg)
+		}
+		select {
+		case <-idle:
+			waiting = false
+		case <-ctx.Done():
+			return fmt.Errorf("delete kind cluster %s: still waiting for kind to finish creating it: %w", t.cluster, context.Cause(ctx))
+		case <-tick.C:
+		}
 	}
 	start := time.Now()
 	if err := provider.Delete(t.cluster, kcfg); err != nil {

@@ -156,49 +156,64 @@ func TestTarget_lifecycle(t *testing.T) {
 }
 
 // TestProvision_canceledDuringCreate interrupts kind while it creates the
-// node container: Provision returns promptly with the cancellation, and
-// Destroy still ends with nothing left, though kind was still running.
+// cluster: Provision returns at once with the cancellation cause, and
+// Destroy, though kind is still running, ends with nothing left.
 func TestProvision_canceledDuringCreate(t *testing.T) {
 	img := kubetest.NodeImage(t)
 	kubetest.Lock(t)
-	env, _ := kubetest.NewEnv(t)
-	env.Vars[kind.NodeImageVar] = img
-	target := kind.New(kind.ClusterName("test-cancel", env.RunID))
-	node := target.Cluster() + "-control-plane"
-	t.Cleanup(func() { // in case the test fails before its own Destroy
-		_ = target.Destroy(context.Background(), env)
-	})
-
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	interrupt := errors.New("operator pressed ctrl-c")
-	provisioned := make(chan error, 1)
-	go func() { provisioned <- target.Provision(ctx, env) }()
-
-	require.Eventually(t, func() bool { return containerExists(node) }, 2*time.Minute, 100*time.Millisecond,
-		"node container %s never appeared", node)
-	canceledAt := time.Now()
-	cancel(interrupt)
-
-	var err error
-	select {
-	case err = <-provisioned:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Provision did not return within 10s of the cancellation")
+	tests := []struct {
+		name string
+		// ready says when to cancel, given the node container's name and the step log so far.
+		ready func(node string, log *kubetest.Buffer) bool
+	}{
+		{"when the node container appears", func(node string, _ *kubetest.Buffer) bool { return containerExists(node) }},
+		{"while kubeadm starts the control plane", func(_ string, log *kubetest.Buffer) bool {
+			return strings.Contains(log.String(), "Starting control-plane")
+		}},
 	}
-	t.Logf("Provision returned %s after the cancellation", time.Since(canceledAt).Round(time.Millisecond))
-	require.Error(t, err)
-	assert.ErrorIs(t, err, interrupt)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, log := kubetest.NewEnv(t)
+			env.Vars[kind.NodeImageVar] = img
+			target := kind.New(kind.ClusterName("test-cancel", env.RunID))
+			node := target.Cluster() + "-control-plane"
+			t.Cleanup(func() { // in case the test fails before its own Destroy
+				_ = target.Destroy(context.Background(), env)
+			})
 
-	dctx, dcancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer dcancel()
-	start := time.Now()
-	require.NoError(t, target.Destroy(dctx, env))
-	t.Logf("Destroy during creation took %s", time.Since(start).Round(time.Millisecond))
-	left, err := target.Leftovers(dctx, env)
-	require.NoError(t, err)
-	assert.Empty(t, left)
-	assert.False(t, containerExists(node), "container %s still exists", node)
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			interrupt := errors.New("operator pressed ctrl-c")
+			provisioned := make(chan error, 1)
+			go func() { provisioned <- target.Provision(ctx, env) }()
+
+			require.Eventually(t, func() bool { return tt.ready(node, log) }, 2*time.Minute, 50*time.Millisecond,
+				"the moment to cancel never came")
+			canceledAt := time.Now()
+			cancel(interrupt)
+
+			var err error
+			select {
+			case err = <-provisioned:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Provision did not return within 10s of the cancellation")
+			}
+			t.Logf("Provision returned %s after the cancellation", time.Since(canceledAt).Round(time.Millisecond))
+			require.Error(t, err)
+			assert.ErrorIs(t, err, interrupt)
+
+			dctx, dcancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer dcancel()
+			start := time.Now()
+			require.NoError(t, target.Destroy(dctx, env))
+			t.Logf("Destroy during creation took %s", time.Since(start).Round(time.Millisecond))
+			left, err := target.Leftovers(dctx, env)
+			require.NoError(t, err)
+			assert.Empty(t, left)
+			assert.False(t, containerExists(node), "container %s still exists", node)
+			assert.Empty(t, target.Kubeconfig())
+		})
+	}
 }
 
 // containerExists asks Docker for a container of exactly that name.

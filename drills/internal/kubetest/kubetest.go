@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -188,8 +189,16 @@ func Cluster(t testing.TB, opts ...kind.Option) (*kind.Target, *drills.Env, *Buf
 	start := time.Now()
 	require.NoError(t, target.Provision(ctx, env), "provision kind cluster %s", name)
 	t.Logf("cluster %s provisioned in %s", name, time.Since(start).Round(time.Millisecond))
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if phaseLine.MatchString(line) {
+			t.Log(line)
+		}
+	}
 	return target, env, buf
 }
+
+// phaseLine matches the timings the kind target writes to the step log.
+var phaseLine = regexp.MustCompile(`^kind: .* in [0-9.]+s$`)
 
 // Destroy deletes the target and fails the test when something is left.
 func Destroy(t testing.TB, target *kind.Target, env *drills.Env) {
