@@ -283,27 +283,62 @@ func (s *Store) history(scenario string, detail int, locked bool) (*ScenarioHist
 		return nil, l.warns, 0, err
 	}
 	if !l.dirty {
-		return l.h, l.warns, l.docs, nil
+		return l.result(detail)
 	}
 	if locked {
 		if err := l.rewrite(s.HistoryPath(scenario)); err != nil {
 			return nil, l.warns, l.docs, err
 		}
-		return l.h, l.warns, l.docs, nil
+		return l.result(detail)
 	}
-	// Repair under the lock, reloading first: a drill may have finished
-	// (and appended its line) since the folder was listed. A folder that
-	// cannot be locked or written (a read-only copy, another user's
-	// results) is served from what was read.
+	// Repair under the lock. A folder that cannot be locked or written (a
+	// read-only copy, another user's results) is served from what was
+	// read.
 	unlock, err := lockFile(filepath.Join(s.Dir, lockFileName))
 	if err != nil {
-		return l.h, l.warns, l.docs, nil
+		return l.result(detail)
 	}
 	defer unlock()
+	if !l.fileChanged(s.HistoryPath(scenario)) {
+		// Nothing was appended or repaired since it was read: what was
+		// read is still the whole story, and a rebuild of thousands of
+		// documents is not done twice.
+		// A failed rewrite leaves the old file; the next reader tries
+		// again, and this one has its answer either way.
+		_ = l.rewrite(s.HistoryPath(scenario))
+		return l.result(detail)
+	}
+	// A drill finished (and appended its line) meanwhile: read again.
 	if h, warns, docs, err := s.history(scenario, detail, true); err == nil {
 		return h, warns, docs, nil
 	}
+	return l.result(detail)
+}
+
+// result returns the history read, older entries cut to their head so a
+// history rebuilt from thousands of documents is not held whole in memory.
+func (l *historyLoad) result(detail int) (*ScenarioHistory, []Warning, int, error) {
+	for i := range len(l.h.Entries) - detail {
+		e := &l.h.Entries[i]
+		*e = HistoryEntry{
+			RunID: e.RunID, Scenario: e.Scenario, Status: e.Status, Holds: e.Holds,
+			StartedAt: e.StartedAt, DurationMs: e.DurationMs, FreshnessMs: e.FreshnessMs,
+		}
+	}
 	return l.h, l.warns, l.docs, nil
+}
+
+// fileChanged reports whether the history file at path is no longer the
+// one that was read (appended to, replaced, created or removed).
+func (l *historyLoad) fileChanged(path string) bool {
+	now, err := os.Stat(path)
+	if l.file == nil {
+		return err == nil
+	}
+	if err != nil {
+		return true
+	}
+	return !os.SameFile(l.info, now) || l.info.Size() != now.Size() || !l.info.ModTime().Equal(now.ModTime())
 }
 
 // historyLoad is one reading of a scenario's folder and history file.
@@ -316,8 +351,10 @@ type historyLoad struct {
 	// lines has, for each of h.Entries, where its line is in the file
 	// (len 0: the entry was read from its document).
 	lines []lineRef
-	// file is the history file read, nil when there was none.
+	// file is the history file read, nil when there was none; info is
+	// its state when it was read.
 	file *os.File
+	info os.FileInfo
 }
 
 type lineRef struct {
@@ -349,6 +386,9 @@ func (s *Store) loadHistory(scenario string, detail int) (*historyLoad, error) {
 	switch {
 	case err == nil:
 		l.file = f
+		if l.info, err = f.Stat(); err != nil {
+			return l, fmt.Errorf("stat %s: %w", HistoryFile, err)
+		}
 		l.dirty = !readHistoryLines(f, func(line []byte, ref lineRef) {
 			var e HistoryEntry
 			if decodeEntryHead(line, &e) != nil || e.RunID == "" {
