@@ -131,7 +131,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 	var written []*results.Run
 	for i, d := range docs {
 		var busy *results.BusyError
-		if errs[i] != nil && !errors.As(errs[i], &busy) && !errors.Is(errs[i], context.Canceled) {
+		if errs[i] != nil && !errors.As(errs[i], &busy) && !canceled(errs[i]) {
 			// A busy scenario ran nothing and is reported below with its
 			// exit code; this is for a document that could not be written.
 			log.Error("run failed to record", zap.String("scenario", list[i].Metadata.Name), zap.Error(errs[i]))
@@ -162,12 +162,20 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 		case e == nil:
 		case errors.As(e, &busy):
 			return exitf(ExitEnvironment, "%s: %w (use --wait to wait for it)", list[i].File, e)
-		case sigs.received() != nil && errors.Is(e, context.Canceled):
+		case sigs.received() != nil && canceled(e):
 		default:
 			return &ExitError{Code: ExitEnvironment, Err: e}
 		}
 	}
 	return &ExitError{Code: exitCode(written, sigs.received())}
+}
+
+// canceled reports whether a run ended before it started because drill was
+// interrupted: while waiting for the scenario's lock (--wait) the error is
+// the signal itself, the cause of the canceled context.
+func canceled(err error) bool {
+	var se *signalError
+	return errors.Is(err, context.Canceled) || errors.As(err, &se)
 }
 
 func (f *runFlags) check() error {
