@@ -663,3 +663,25 @@ func TestFaultThirdSignalExitsAtOnce(t *testing.T) {
 	f.assertNothingLeft(t, run)
 	assert.Equal(t, results.StatusCanceled, stepByName(t, run.Cycles[0], "block").Status)
 }
+
+func TestFaultInterruptWhileWaitingForTheLock(t *testing.T) {
+	f := newFault(t)
+	scenario := "testdata/faults/blocks/scenario.yaml"
+	b := startDrill(t, f.env, "run", "--results", f.results, scenario)
+	f.runOf(t, b, "fault-blocks")
+	b.until(t, "the first run blocks", 30*time.Second, fileExists(f.marker("blocking")))
+
+	waiting := startDrill(t, f.env, "run", "--results", f.results, "--wait", scenario)
+	waiting.until(t, "the second drill says it waits", 30*time.Second, func() bool {
+		return strings.Contains(waiting.stderr.String(), "waiting for it")
+	})
+	require.NoError(t, waiting.cmd.Process.Signal(os.Interrupt))
+	r := waiting.wait(t, 10*time.Second)
+	assert.Equal(t, 130, r.code, "an interrupt is an interrupt, also while waiting")
+
+	require.NoError(t, os.WriteFile(f.marker("release"), nil, 0o644))
+	assert.Equal(t, 0, b.wait(t, 30*time.Second).code, "the first run is not disturbed")
+	runs, _, err := results.Open(f.results).Runs("fault-blocks")
+	require.NoError(t, err)
+	assert.Len(t, runs, 1, "the interrupted wait ran nothing and wrote no document")
+}
