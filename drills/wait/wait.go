@@ -1,6 +1,8 @@
 // Package wait is the wait action: poll resources until they are ready, as
 // kstatus (sigs.k8s.io/cli-utils/pkg/kstatus) computes it: rollouts
-// complete, pods Ready, jobs done. Current is ready; Failed fails at once.
+// complete, pods Ready. Current is ready; Failed fails at once. One
+// exception: kstatus calls a running Job Current, but a drill waits until
+// it is done (its Complete condition).
 // When the resources are not ready in time (the step's context ends) or one
 // failed, the step returns a *drills.EvidenceError that explains why: the
 // resources' status, the namespace's events about them, and their not-ready
@@ -189,6 +191,26 @@ func poll(ctx context.Context, c *kube.Clients, it *item) {
 		return
 	}
 	it.status, it.message = res.Status, res.Message
+	if it.status == status.CurrentStatus && isJob(it) && !jobComplete(u) {
+		// kstatus calls a running Job Current; a drill waits for it to be done.
+		it.status = status.InProgressStatus
+	}
+}
+
+func isJob(it *item) bool {
+	return it.mapping.GroupVersionKind.GroupKind() == schema.GroupKind{Group: "batch", Kind: "Job"}
+}
+
+// jobComplete reports whether a Job's Complete condition is True.
+func jobComplete(u *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, ok := c.(map[string]any)
+		if ok && m["type"] == "Complete" && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
 }
 
 // fail wraps err with the evidence of why items are not ready.

@@ -122,6 +122,23 @@ spec:
 		}
 	})
 
+	t.Run("a job is ready when it is complete, not when it runs", func(t *testing.T) {
+		write("finishing.yaml", fmt.Sprintf(`apiVersion: batch/v1
+kind: Job
+metadata: {name: finishing}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: app, image: %q, imagePullPolicy: Never, args: [finish]}]
+`, image))
+		require.NoError(t, apply.New("finishing.yaml", "drill-wait").Run(context.Background(), env))
+		require.NoError(t, wait.New([]string{"job/finishing"}, "drill-wait").Run(timeoutCtx(t, 2*time.Minute), env))
+		assert.Contains(t, log.String(), "job.batch/finishing -n drill-wait: InProgress: Job in progress.")
+		assert.Contains(t, log.String(), "job.batch/finishing -n drill-wait: Current: Job Completed. succeeded: 1/1")
+	})
+
 	t.Run("failed job fails fast with its logs", func(t *testing.T) {
 		write("job.yaml", fmt.Sprintf(`apiVersion: batch/v1
 kind: Job
