@@ -633,35 +633,67 @@ func TestFaultSecondRunOfScenarioExitsThree(t *testing.T) {
 }
 
 func TestFaultThirdSignalExitsAtOnce(t *testing.T) {
+	for sig, code := range map[syscall.Signal]int{syscall.SIGINT: 130, syscall.SIGTERM: 143} {
+		t.Run(sig.String(), func(t *testing.T) {
+			f := newFault(t)
+			b := startDrill(t, f.env, "run", "--results", f.results, "testdata/faults/slow-teardown/scenario.yaml")
+			run := f.runOf(t, b, "fault-slow-teardown")
+			b.until(t, "the deploy step blocks", 30*time.Second, fileExists(f.marker("blocking")))
+			require.NoError(t, b.cmd.Process.Signal(sig))
+			b.until(t, "the slow teardown step runs", 30*time.Second, fileExists(f.marker("tearing-down")))
+			require.NoError(t, b.cmd.Process.Signal(sig))
+			b.until(t, "drill answers the second signal", 10*time.Second, func() bool {
+				return strings.Contains(b.stderr.String(), "teardown is running")
+			})
+			third := time.Now()
+			require.NoError(t, b.cmd.Process.Signal(sig))
+			r := b.wait(t, 5*time.Second)
+			assert.Less(t, time.Since(third), 3*time.Second, "the third signal exits at once")
+			assert.Equal(t, code, r.code)
+			assert.Contains(t, r.stderr, "exiting at once")
+			assert.Contains(t, r.stderr, "may be left behind")
+			assert.Contains(t, r.stderr, "processes with DRILL_RUN_ID="+run.RunID)
+			assert.Contains(t, r.stderr, "workdir ")
+			assert.Contains(t, r.stderr, "drill gc")
+
+			ps, err := procs.WithEnv("DRILL_RUN_ID", run.RunID)
+			require.NoError(t, err)
+			require.NotEmpty(t, ps, "the slow teardown step is still running")
+
+			g := f.gc(t)
+			run = f.assertCollected(t, g, "fault-slow-teardown", "slow-stop")
+			f.assertNothingLeft(t, run)
+			assert.Equal(t, results.StatusCanceled, stepByName(t, run.Cycles[0], "block").Status)
+		})
+	}
+}
+
+// After an interrupt, teardown is bounded by --teardown-timeout: a teardown
+// step that hangs is stopped with its process group, and the result says
+// the teardown did not pass instead of claiming it ran.
+func TestFaultTeardownBoundedAfterInterrupt(t *testing.T) {
 	f := newFault(t)
-	b := startDrill(t, f.env, "run", "--results", f.results, "testdata/faults/slow-teardown/scenario.yaml")
+	b := startDrill(t, f.env, "run", "--results", f.results, "--teardown-timeout", "1s", "testdata/faults/slow-teardown/scenario.yaml")
 	run := f.runOf(t, b, "fault-slow-teardown")
 	b.until(t, "the deploy step blocks", 30*time.Second, fileExists(f.marker("blocking")))
 	require.NoError(t, b.cmd.Process.Signal(os.Interrupt))
-	b.until(t, "the slow teardown step runs", 30*time.Second, fileExists(f.marker("tearing-down")))
-	require.NoError(t, b.cmd.Process.Signal(os.Interrupt))
-	b.until(t, "drill answers the second signal", 10*time.Second, func() bool {
-		return strings.Contains(b.stderr.String(), "teardown is running")
-	})
-	third := time.Now()
-	require.NoError(t, b.cmd.Process.Signal(os.Interrupt))
-	r := b.wait(t, 5*time.Second)
-	assert.Less(t, time.Since(third), 3*time.Second, "the third signal exits at once")
+	r := b.wait(t, 15*time.Second)
 	assert.Equal(t, 130, r.code)
-	assert.Contains(t, r.stderr, "exiting at once")
-	assert.Contains(t, r.stderr, "may be left behind")
-	assert.Contains(t, r.stderr, "processes with DRILL_RUN_ID="+run.RunID)
-	assert.Contains(t, r.stderr, "workdir ")
-	assert.Contains(t, r.stderr, "drill gc")
+	assert.FileExists(t, f.marker("tearing-down"))
 
-	ps, err := procs.WithEnv("DRILL_RUN_ID", run.RunID)
-	require.NoError(t, err)
-	require.NotEmpty(t, ps, "the slow teardown step is still running")
+	run = readRun(t, f.results, "fault-slow-teardown")
+	assert.Equal(t, results.StatusCanceled, run.Status)
+	require.NotNil(t, run.Error)
+	assert.Equal(t, results.ReasonCanceled, run.Error.Reason)
+	assert.Contains(t, run.Error.Message, "teardown did not pass")
+	slow := stepByName(t, run.Cycles[0], "slow-stop")
+	assert.Equal(t, results.StatusTimedOut, slow.Status)
+	assert.Less(t, slow.DurationMs, int64(7_000), "bounded by the 1s teardown timeout and the grace")
+	f.assertNothingLeft(t, run)
 
 	g := f.gc(t)
-	run = f.assertCollected(t, g, "fault-slow-teardown", "slow-stop")
-	f.assertNothingLeft(t, run)
-	assert.Equal(t, results.StatusCanceled, stepByName(t, run.Cycles[0], "block").Status)
+	assert.Equal(t, 0, g.code)
+	assert.Contains(t, g.stdout, "nothing left behind")
 }
 
 func TestFaultInterruptWhileWaitingForTheLock(t *testing.T) {
