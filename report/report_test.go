@@ -178,3 +178,27 @@ func TestFromRuns(t *testing.T) {
 	assert.Equal(t, []*results.Run{running}, web.Running)
 	assert.Equal(t, int64(300_000), web.BudgetMs)
 }
+
+func TestWriteFile(t *testing.T) {
+	_, h := loadKnown(t, WithRuns(1))
+	dir := t.TempDir()
+	path := filepath.Join(dir, "drill.prom")
+	require.NoError(t, os.WriteFile(path, []byte("old"), 0o600))
+	require.NoError(t, WriteFile(path, Prometheus, h, Options{}))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "# TYPE drill_regularly_checked gauge")
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), st.Mode().Perm(), "readable by node_exporter")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "no temporary file left")
+
+	err = WriteFile(filepath.Join(dir, "x.out"), Format("pdf"), h, Options{})
+	require.ErrorIs(t, err, ErrUnknownFormat)
+	entries, err = os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "a failed write leaves nothing behind")
+	require.Error(t, WriteFile(filepath.Join(dir, "missing", "x.xml"), JUnit, h, Options{}))
+}
