@@ -398,7 +398,9 @@ func TestFaultKillDuringTerraformApply(t *testing.T) {
 
 func TestFaultKillDuringKindCreate(t *testing.T) {
 	needNodeImage(t)
+	locked := time.Now()
 	kindLock(t)
+	t.Logf("waited %s for the kind test lock", time.Since(locked).Round(time.Millisecond))
 	f := newFault(t)
 	scenario := "testdata/faults/kind-create-kill/scenario.yaml"
 	b := startDrill(t, f.env, "run", "--results", f.results, scenario)
@@ -408,6 +410,7 @@ func TestFaultKillDuringKindCreate(t *testing.T) {
 		out, err := exec.Command("docker", "ps", "-aq", "--filter", "name=^"+cluster+"-control-plane$").Output()
 		return err == nil && len(bytes.TrimSpace(out)) > 0
 	})
+	t.Logf("node container of %s exists %s after the lock", cluster, time.Since(locked).Round(time.Millisecond))
 	b.kill9(t)
 	f.assertAbortedVisible(t, run, scenario)
 
