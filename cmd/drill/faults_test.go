@@ -373,6 +373,7 @@ func stepByName(t *testing.T, c results.Cycle, name string) results.Step {
 }
 
 func TestFaultKillDuringTerraformApply(t *testing.T) {
+	t.Parallel() // each fault has its own results folder, TMPDIR and run id
 	testtools.Need(t, "terraform", "make tools installs it")
 	repo := gitCopy(t, map[string]string{".": "testdata/faults/tf-apply-kill"})
 	f := newFault(t)
@@ -397,6 +398,7 @@ func TestFaultKillDuringTerraformApply(t *testing.T) {
 }
 
 func TestFaultKillDuringKindCreate(t *testing.T) {
+	t.Parallel() // each fault has its own results folder, TMPDIR and run id
 	needNodeImage(t)
 	locked := time.Now()
 	kindLock(t)
@@ -421,6 +423,7 @@ func TestFaultKillDuringKindCreate(t *testing.T) {
 }
 
 func TestFaultKillDuringDeployStep(t *testing.T) {
+	t.Parallel() // each fault has its own results folder, TMPDIR and run id
 	f := newFault(t)
 	scenario := "testdata/faults/deploy-kill/scenario.yaml"
 	b := startDrill(t, f.env, "run", "--results", f.results, scenario)
@@ -448,6 +451,7 @@ func TestFaultKillDuringDeployStep(t *testing.T) {
 }
 
 func TestFaultTerraformApplyFailsHalfway(t *testing.T) {
+	t.Parallel() // each fault has its own results folder, TMPDIR and run id
 	testtools.Need(t, "terraform", "make tools installs it")
 	repo := gitCopy(t, map[string]string{".": "testdata/faults/tf-apply-fails"})
 	f := newFault(t)
@@ -477,6 +481,7 @@ func TestFaultTerraformApplyFailsHalfway(t *testing.T) {
 }
 
 func TestFaultKindCreateFails(t *testing.T) {
+	t.Parallel() // each fault has its own results folder, TMPDIR and run id
 	needDocker(t)
 	f := newFault(t)
 	r := drill(t, f.env, "run", "--results", f.results, "testdata/faults/kind-create-fails/scenario.yaml")
@@ -499,6 +504,7 @@ func TestFaultKindCreateFails(t *testing.T) {
 }
 
 func TestFaultVerifyNeverHealthy(t *testing.T) {
+	t.Parallel() // each fault has its own results folder, TMPDIR and run id
 	f := newFault(t, "DEAD_PORT="+strconv.Itoa(freePort(t)))
 	r := drill(t, f.env, "run", "--results", f.results, "testdata/faults/verify-unhealthy/scenario.yaml")
 	assert.Equal(t, 1, r.code)
@@ -531,6 +537,7 @@ func TestFaultVerifyNeverHealthy(t *testing.T) {
 }
 
 func TestFaultStepIgnoresSIGTERM(t *testing.T) {
+	t.Parallel() // each fault has its own results folder, TMPDIR and run id
 	f := newFault(t)
 	r := drill(t, f.env, "run", "--results", f.results, "testdata/faults/ignores-sigterm/scenario.yaml")
 	assert.Equal(t, 1, r.code)
@@ -557,6 +564,7 @@ func TestFaultStepIgnoresSIGTERM(t *testing.T) {
 }
 
 func TestFaultResultsFolderRemovedMidRun(t *testing.T) {
+	t.Parallel() // each fault has its own results folder, TMPDIR and run id
 	repo := gitCopy(t, map[string]string{".": "testdata/faults/blocks"})
 	f := newFault(t)
 	b := startDrill(t, f.env, "run", "--results", f.results, filepath.Join(repo, "scenario.yaml"))
@@ -598,6 +606,7 @@ func TestFaultResultsFolderRemovedMidRun(t *testing.T) {
 }
 
 func TestFaultSecondRunOfScenarioExitsThree(t *testing.T) {
+	t.Parallel() // each fault has its own results folder, TMPDIR and run id
 	f := newFault(t)
 	scenario := "testdata/faults/blocks/scenario.yaml"
 	b := startDrill(t, f.env, "run", "--results", f.results, scenario)
@@ -636,8 +645,10 @@ func TestFaultSecondRunOfScenarioExitsThree(t *testing.T) {
 }
 
 func TestFaultThirdSignalExitsAtOnce(t *testing.T) {
+	t.Parallel() // each fault has its own results folder, TMPDIR and run id
 	for sig, code := range map[syscall.Signal]int{syscall.SIGINT: 130, syscall.SIGTERM: 143} {
 		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
 			f := newFault(t)
 			b := startDrill(t, f.env, "run", "--results", f.results, "testdata/faults/slow-teardown/scenario.yaml")
 			run := f.runOf(t, b, "fault-slow-teardown")
@@ -675,6 +686,7 @@ func TestFaultThirdSignalExitsAtOnce(t *testing.T) {
 // step that hangs is stopped with its process group, and the result says
 // the teardown did not pass instead of claiming it ran.
 func TestFaultTeardownBoundedAfterInterrupt(t *testing.T) {
+	t.Parallel() // each fault has its own results folder, TMPDIR and run id
 	f := newFault(t)
 	b := startDrill(t, f.env, "run", "--results", f.results, "--teardown-timeout", "1s", "testdata/faults/slow-teardown/scenario.yaml")
 	run := f.runOf(t, b, "fault-slow-teardown")
@@ -700,6 +712,7 @@ func TestFaultTeardownBoundedAfterInterrupt(t *testing.T) {
 }
 
 func TestFaultInterruptWhileWaitingForTheLock(t *testing.T) {
+	t.Parallel() // each fault has its own results folder, TMPDIR and run id
 	f := newFault(t)
 	scenario := "testdata/faults/blocks/scenario.yaml"
 	b := startDrill(t, f.env, "run", "--results", f.results, scenario)

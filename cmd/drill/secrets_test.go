@@ -27,6 +27,7 @@ var reportFormats = []string{"html", "junit", "ctrf", "prometheus", "markdown"}
 // drill prints, even with debug logs on. The same holds for a value drill
 // knows only as a Terraform output marked sensitive.
 func TestSecretsAppearNowhere(t *testing.T) {
+	t.Parallel() // each fault has its own results folder, TMPDIR and run id
 	testtools.Need(t, "terraform", "make tools installs it")
 	raw := make([]byte, 8)
 	_, err := rand.Read(raw)
