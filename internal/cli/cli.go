@@ -139,6 +139,8 @@ successfully redeploy by following scripts" holds.`,
 		newStatusCommand(a),
 		newVersionCommand(a),
 		newGCCommand(a),
+		newReportCommand(a),
+		newServeCommand(a),
 	)
 	return root
 }

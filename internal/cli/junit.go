@@ -1,11 +1,14 @@
 package cli
 
 import (
-	"fmt"
+	"time"
+
+	"github.com/redeploy-drill/drill/report"
 	"github.com/redeploy-drill/drill/results"
 )
 
-// writeJUnit writes the JUnit XML report of these runs (drill run --junit).
+// writeJUnit writes the JUnit XML report of these runs (drill run --junit),
+// atomically.
 func writeJUnit(path string, runs []*results.Run) error {
-	return fmt.Errorf("junit report of %d runs to %s: renderer not wired yet", len(runs), path)
+	return report.WriteFile(path, report.JUnit, report.FromRuns(runs, time.Now()), report.Options{})
 }
