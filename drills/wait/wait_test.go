@@ -38,10 +38,11 @@ func timeoutCtx(t *testing.T, d time.Duration) context.Context {
 func TestWait(t *testing.T) {
 	image := kubetest.BuildHello(t)
 	_, env, log := kubetest.Cluster(t, kind.WithLoadImages([]string{image}))
-	write := func(name, doc string) {
+	write := func(t *testing.T, name, doc string) {
+		t.Helper()
 		require.NoError(t, os.WriteFile(filepath.Join(env.Workdir, name), []byte(doc), 0o644))
 	}
-	write("hello.yaml", kubetest.HelloManifests("hello", image, 30081))
+	write(t, "hello.yaml", kubetest.HelloManifests("hello", image, 30081))
 	require.NoError(t, apply.New("hello.yaml", "drill-wait").Run(context.Background(), env))
 
 	t.Run("nothing named waits for what was applied", func(t *testing.T) {
@@ -86,9 +87,12 @@ func TestWait(t *testing.T) {
 		}
 		for i, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel() // both wait for their timeout; env is copied, the log is safe
+				env := *env
+				env.Applied = nil
 				name := fmt.Sprintf("broken-%d", i)
 				file := name + ".yaml"
-				write(file, fmt.Sprintf(`apiVersion: apps/v1
+				write(t, file, fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata: {name: %[1]s}
 spec:
@@ -98,11 +102,11 @@ spec:
     spec:
       containers: [{name: app, image: %[2]q, imagePullPolicy: %[3]s}]
 `, name, tt.image, tt.policy))
-				require.NoError(t, apply.New(file, "drill-wait").Run(context.Background(), env))
+				require.NoError(t, apply.New(file, "drill-wait").Run(context.Background(), &env))
 
-				const timeout = 30 * time.Second
+				const timeout = 20 * time.Second
 				start := time.Now()
-				err := wait.New([]string{"deployment/" + name}, "drill-wait").Run(timeoutCtx(t, timeout), env)
+				err := wait.New([]string{"deployment/" + name}, "drill-wait").Run(timeoutCtx(t, timeout), &env)
 				elapsed := time.Since(start)
 				t.Logf("failed after %s", elapsed.Round(time.Millisecond))
 				assert.Less(t, elapsed, timeout+25*time.Second, "the wait must end at its timeout, plus evidence")
@@ -123,7 +127,7 @@ spec:
 	})
 
 	t.Run("a job is ready when it is complete, not when it runs", func(t *testing.T) {
-		write("finishing.yaml", fmt.Sprintf(`apiVersion: batch/v1
+		write(t, "finishing.yaml", fmt.Sprintf(`apiVersion: batch/v1
 kind: Job
 metadata: {name: finishing}
 spec:
@@ -140,7 +144,7 @@ spec:
 	})
 
 	t.Run("failed job fails fast with its logs", func(t *testing.T) {
-		write("job.yaml", fmt.Sprintf(`apiVersion: batch/v1
+		write(t, "job.yaml", fmt.Sprintf(`apiVersion: batch/v1
 kind: Job
 metadata: {name: failing}
 spec:
