@@ -39,13 +39,7 @@ func TestSecretsAppearNowhere(t *testing.T) {
 
 	repo := gitCopy(t, map[string]string{".": "testdata/secrets"})
 	f := newFault(t, "DRILL_TEST_SECRET="+secret, "DEAD_PORT="+strconv.Itoa(freePort(t)))
-	// The report renderers are being wired into the command line: check
-	// them (and drill run --junit) once drill has the report command.
-	hasReport := drill(t, f.env, "report", "--help").code == 0
-	args := []string{"run", "-vv", "--results", f.results}
-	if hasReport {
-		args = append(args, "--junit", filepath.Join(f.results, "run-junit.xml"))
-	}
+	args := []string{"run", "-vv", "--results", f.results, "--junit", filepath.Join(f.results, "run-junit.xml")}
 	var printed []result
 	r := drill(t, f.env, append(args, filepath.Join(repo, "scenario.yaml"))...)
 	printed = append(printed, r)
@@ -90,21 +84,17 @@ func TestSecretsAppearNowhere(t *testing.T) {
 		printed = append(printed, drill(t, f.env, args...))
 	}
 
-	// Every report format, into the results folder, when drill has the
-	// report command.
-	if !hasReport {
-		t.Log("NOTE: drill has no report command yet; report formats and drill run --junit are not checked")
-	} else {
-		dir := filepath.Join(f.results, "reports")
-		require.NoError(t, os.MkdirAll(dir, 0o755))
-		for _, format := range reportFormats {
-			rep := drill(t, f.env, "report", "--results", f.results, "--format", format)
-			assert.Equal(t, 0, rep.code, "drill report --format %s", format)
-			assert.NotEmpty(t, rep.stdout, format)
-			require.NoError(t, os.WriteFile(filepath.Join(dir, "report."+format), []byte(rep.stdout), 0o644))
-			printed = append(printed, rep)
-		}
+	// Every report format, into the results folder.
+	dir := filepath.Join(f.results, "reports")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	for _, format := range reportFormats {
+		rep := drill(t, f.env, "report", "--results", f.results, "--format", format)
+		assert.Equal(t, 0, rep.code, "drill report --format %s", format)
+		assert.NotEmpty(t, rep.stdout, format)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "report."+format), []byte(rep.stdout), 0o644))
+		printed = append(printed, rep)
 	}
+	assert.FileExists(t, filepath.Join(f.results, "run-junit.xml"), "drill run --junit wrote its report")
 
 	files := 0
 	require.NoError(t, filepath.WalkDir(f.results, func(path string, d fs.DirEntry, err error) error {
