@@ -1,10 +1,13 @@
 package runner
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/results"
 )
 
@@ -59,6 +62,16 @@ func (x *run) runOutcome(plannedCycles int) (results.Status, *results.Error) {
 				status = results.StatusFailed
 			}
 		}
+	}
+	var te *drills.TimeoutError
+	if x.ctx.Err() != nil && errors.As(context.Cause(x.ctx), &te) {
+		// drill run --timeout: the whole invocation ran out of time. That is
+		// a failed drill (exit 1), not an operator's interrupt.
+		msg := te.Error() + "; teardown ran"
+		if teardownErr != nil {
+			msg = te.Error() + "; teardown did not pass: " + teardownErr.Message
+		}
+		return results.StatusTimedOut, &results.Error{Reason: results.ReasonTimeout, Message: msg}
 	}
 	if x.ctx.Err() != nil {
 		// An interrupt is what the operator needs to hear first, but not at

@@ -914,3 +914,25 @@ func TestRunGitTrackedSource(t *testing.T) {
 	assert.False(t, vc.OK)
 	assert.Equal(t, "the source has uncommitted changes at "+head[:12], vc.Detail)
 }
+
+// drill run --timeout ends the whole invocation with a TimeoutError cause:
+// the run timed out (exit 1), it was not interrupted by an operator.
+func TestRunWholeInvocationTimeoutIsTimedOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		limit := 90 * time.Second
+		ctx, cancel := context.WithTimeoutCause(t.Context(), limit, &drills.TimeoutError{What: "drill run (--timeout)", Timeout: limit})
+		defer cancel()
+		h.plan.Steps = []runner.Step{step("slow", deploy, 10*time.Minute, blocker)}
+
+		doc := h.run(ctx)
+
+		require.Len(t, doc.Cycles, 1)
+		assert.Equal(t, results.StatusTimedOut, stepNamed(t, doc.Cycles[0], "slow").Status)
+		assert.Equal(t, results.StatusPassed, stepNamed(t, doc.Cycles[0], "destroy").Status, "teardown still ran")
+		assert.Equal(t, results.StatusTimedOut, doc.Status)
+		require.NotNil(t, doc.Error)
+		assert.Equal(t, results.ReasonTimeout, doc.Error.Reason)
+		assert.Equal(t, "drill run (--timeout) timed out after 1m30s; teardown ran", doc.Error.Message)
+	})
+}

@@ -98,7 +98,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 	errs := make([]error, len(list))
 	sem := make(chan struct{}, f.parallel)
 	var wg sync.WaitGroup
-	tools := toolVersions(ctx, needsDocker(list))
+	tools := toolVersions(ctx, needs(list, isTerraform), needs(list, isKind))
 	for i := range list {
 		wg.Add(1)
 		go func(i int) {
@@ -156,6 +156,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 			return exitf(ExitEnvironment, "--junit %s: %w", f.junit, err)
 		}
 	}
+	notRun := 0
 	for i, e := range errs {
 		var busy *results.BusyError
 		switch {
@@ -163,11 +164,19 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 		case errors.As(e, &busy):
 			return exitf(ExitEnvironment, "%s: %w (use --wait to wait for it)", list[i].File, e)
 		case sigs.received() != nil && canceled(e):
+		case errors.Is(e, context.DeadlineExceeded):
+			// --timeout ran out before this scenario's turn came (--parallel).
+			notRun++
+			fmt.Fprintf(a.streams.Err, "drill: %s: not run: --timeout %s ran out first\n", list[i].File, f.timeout)
 		default:
 			return &ExitError{Code: ExitEnvironment, Err: e}
 		}
 	}
-	return &ExitError{Code: exitCode(written, sigs.received())}
+	code := exitCode(written, sigs.received())
+	if notRun > 0 && code == ExitOK {
+		code = ExitFailed
+	}
+	return &ExitError{Code: code}
 }
 
 // canceled reports whether a run ended before it started because drill was
@@ -202,14 +211,17 @@ func trigger(flag string) string {
 	return "manual"
 }
 
-func needsDocker(list []*scenarios.Scenario) bool {
+func needs(list []*scenarios.Scenario, target func(scenarios.Target) bool) bool {
 	for _, s := range list {
-		if s.Spec.Target.Kind != nil {
+		if target(s.Spec.Target) {
 			return true
 		}
 	}
 	return false
 }
+
+func isTerraform(t scenarios.Target) bool { return t.Terraform != nil }
+func isKind(t scenarios.Target) bool      { return t.Kind != nil }
 
 // exitCode folds the runs into one code, the most serious first: an
 // interrupt, then the environment, a teardown that may have left something,

@@ -22,7 +22,7 @@ func newVersionCommand(a *app) *cobra.Command {
 		Short: "Print the version of drill and of the tools it found (terraform, docker, kind library)",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tools := toolVersions(cmd.Context(), true)
+			tools := toolVersions(cmd.Context(), true, true)
 			if output == "json" {
 				enc := json.NewEncoder(a.streams.Out)
 				enc.SetIndent("", "  ")
@@ -42,19 +42,15 @@ func newVersionCommand(a *app) *cobra.Command {
 	return cmd
 }
 
-// toolVersions finds the versions recorded in every run document. docker is
-// asked only when wanted, since a stopped daemon makes it slow.
-func toolVersions(ctx context.Context, withDocker bool) map[string]string {
+// toolVersions finds the versions recorded in every run document. Each tool
+// is asked only when wanted: a stopped Docker daemon makes docker slow, and
+// starting terraform costs a quarter second a run.
+func toolVersions(ctx context.Context, withTerraform, withDocker bool) map[string]string {
 	tools := map[string]string{"drill": Version, "kind": moduleVersion("sigs.k8s.io/kind")}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, "terraform", "version", "-json").Output(); err == nil {
-		var v struct {
-			Version string `json:"terraform_version"`
-		}
-		if json.Unmarshal(out, &v) == nil {
-			tools["terraform"] = v.Version
-		}
+	if withTerraform {
+		tools["terraform"] = terraformVersion(ctx)
 	}
 	if withDocker {
 		if out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").Output(); err == nil {
@@ -81,4 +77,16 @@ func moduleVersion(path string) string {
 		}
 	}
 	return ""
+}
+
+func terraformVersion(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, "terraform", "version", "-json").Output()
+	if err != nil {
+		return ""
+	}
+	var v struct {
+		Version string `json:"terraform_version"`
+	}
+	_ = json.Unmarshal(out, &v)
+	return v.Version
 }
