@@ -31,35 +31,17 @@ import (
 	"github.com/redeploy-drill/drill/results"
 )
 
-// syncBuffer collects a background drill's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // background is a drill started without waiting for it.
 type background struct {
 	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
+	stdout, stderr *testtools.Buffer
 	done           chan struct{}
 	err            error
 }
 
 func startDrill(t *testing.T, env []string, args ...string) *background {
 	t.Helper()
-	b := &background{cmd: exec.Command(drillBin, args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	b := &background{cmd: exec.Command(drillBin, args...), stdout: &testtools.Buffer{}, stderr: &testtools.Buffer{}, done: make(chan struct{})}
 	b.cmd.Env = append(os.Environ(), append([]string{"CI=true"}, env...)...)
 	b.cmd.Stdout, b.cmd.Stderr = b.stdout, b.stderr
 	require.NoError(t, b.cmd.Start())

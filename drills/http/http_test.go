@@ -10,7 +10,6 @@ import (
 	"regexp/syntax"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -21,27 +20,11 @@ import (
 
 	"github.com/redeploy-drill/drill/drills"
 	drillhttp "github.com/redeploy-drill/drill/drills/http"
+	"github.com/redeploy-drill/drill/internal/testtools"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func newEnv() (*drills.Env, *lockedBuffer) {
-	log := &lockedBuffer{}
+func newEnv() (*drills.Env, *testtools.Buffer) {
+	log := &testtools.Buffer{}
 	return &drills.Env{Log: log}, log
 }
 

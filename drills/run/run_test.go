@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,31 +17,14 @@ import (
 
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/run"
+	"github.com/redeploy-drill/drill/internal/testtools"
 )
-
-// lockedBuffer is a step log the test can read while a script may write.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // newEnv returns a step environment with a fresh workdir, the host's PATH
 // (to find bash, sleep, env) and a buffer as the step log.
-func newEnv(t *testing.T) (*drills.Env, *lockedBuffer) {
+func newEnv(t *testing.T) (*drills.Env, *testtools.Buffer) {
 	t.Helper()
-	log := &lockedBuffer{}
+	log := &testtools.Buffer{}
 	dir := t.TempDir()
 	return &drills.Env{
 		Workdir: dir,

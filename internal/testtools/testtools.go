@@ -6,8 +6,10 @@
 package testtools
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 )
 
@@ -29,4 +31,23 @@ func Need(t testing.TB, command, hint string) string {
 		Missing(t, command+" is not on PATH ("+hint+")")
 	}
 	return path
+}
+
+// Buffer is a bytes.Buffer that a test can read while a step, a script or
+// kind's goroutines are still writing to it.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
