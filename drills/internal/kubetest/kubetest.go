@@ -5,7 +5,6 @@
 package kubetest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -31,24 +30,9 @@ import (
 // HelloImage is the tag of the test image built by BuildHello.
 const HelloImage = "drill-test-hello:dev"
 
-// Buffer is a bytes.Buffer safe for the concurrent writes of kind's
-// goroutines, used as a step log.
-type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *Buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+// Buffer is the step log of kind tests: kind's goroutines write to it
+// while the test reads it.
+type Buffer = testtools.Buffer
 
 // RequireDocker skips the test (fails it in CI, see testtools) when the
 // docker command or its daemon is missing.
