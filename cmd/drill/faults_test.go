@@ -250,43 +250,8 @@ func needDocker(t *testing.T) {
 	}
 }
 
-// needNodeImage returns $DRILL_KIND_NODE_IMAGE once it is in the local
-// engine (these machines cannot pull; see shared/kind-offline).
-func needNodeImage(t *testing.T) string {
-	t.Helper()
-	needDocker(t)
-	img := os.Getenv(kind.NodeImageVar)
-	if img == "" {
-		testtools.Missing(t, "needs a kind node image: set "+kind.NodeImageVar+" (see shared/kind-offline)")
-	}
-	if err := exec.Command("docker", "image", "inspect", img).Run(); err != nil {
-		testtools.Missing(t, "needs the kind node image "+img+" in the local Docker engine")
-	}
-	return img
-}
-
-// kindLock serializes kind clusters with the kind tests of other packages
-// (the same lock file as drills/internal/kubetest): two cores run one
-// cluster at a time.
-func kindLock(t *testing.T) {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), "drill-kind-tests.lock"), os.O_CREATE|os.O_RDWR, 0o666)
-	require.NoError(t, err)
-	deadline := time.Now().Add(15 * time.Minute)
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		require.ErrorIs(t, err, syscall.EWOULDBLOCK)
-		require.True(t, time.Now().Before(deadline), "another test process held the kind test lock for 15 minutes")
-		<-time.After(250 * time.Millisecond) // polling the lock
-	}
-	t.Cleanup(func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		_ = f.Close()
-	})
-}
+// kindLock serializes kind clusters with the kind tests of other packages.
+func kindLock(t *testing.T) { testtools.KindLock(t) }
 
 // assertAbortedVisible checks issue 4 item 3: before gc, status and list
 // show a killed run as aborted, never running, and point to `drill gc`.
@@ -381,7 +346,7 @@ func TestFaultKillDuringTerraformApply(t *testing.T) {
 
 func TestFaultKillDuringKindCreate(t *testing.T) {
 	t.Parallel() // each fault has its own results folder, TMPDIR and run id
-	needNodeImage(t)
+	testtools.NeedKind(t)
 	locked := time.Now()
 	kindLock(t)
 	t.Logf("waited %s for the kind test lock", time.Since(locked).Round(time.Millisecond))

@@ -21,13 +21,8 @@ import (
 
 func requireKind(t *testing.T) {
 	t.Helper()
-	testtools.Need(t, "docker", "run ../shared/kind-offline/ensure")
-	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
-		testtools.Missing(t, "the Docker engine is not running: "+strings.TrimSpace(string(out)))
-	}
-	if os.Getenv("DRILL_KIND_NODE_IMAGE") == "" {
-		testtools.Missing(t, "DRILL_KIND_NODE_IMAGE is not set (eval \"$(../shared/kind-offline/ensure)\")")
-	}
+	testtools.NeedKind(t)
+	testtools.KindLock(t)
 }
 
 // kindContainers lists the node containers of clusters whose name starts with prefix.

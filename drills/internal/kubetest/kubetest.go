@@ -16,7 +16,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -44,43 +43,15 @@ func RequireDocker(t testing.TB) {
 }
 
 // NodeImage returns $DRILL_KIND_NODE_IMAGE, skipping the test (failing it in
-// CI) when it is unset or not in the local Docker engine (these machines
-// cannot pull).
+// CI) when Docker or the image is missing.
 func NodeImage(t testing.TB) string {
 	t.Helper()
 	RequireDocker(t)
-	img := os.Getenv(kind.NodeImageVar)
-	if img == "" {
-		testtools.Missing(t, "needs a kind node image: set "+kind.NodeImageVar+" (see shared/kind-offline)")
-	}
-	if err := exec.Command("docker", "image", "inspect", img).Run(); err != nil {
-		testtools.Missing(t, "needs the kind node image "+img+" in the local Docker engine")
-	}
-	return img
+	return testtools.NeedKind(t)
 }
 
-// Lock holds a machine-wide lock until the test ends, so that test
-// processes of different packages create one kind cluster at a time (two
-// cores cannot run more).
-func Lock(t testing.TB) {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), "drill-kind-tests.lock"), os.O_CREATE|os.O_RDWR, 0o666)
-	require.NoError(t, err)
-	deadline := time.Now().Add(15 * time.Minute)
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		require.ErrorIs(t, err, syscall.EWOULDBLOCK)
-		require.True(t, time.Now().Before(deadline), "another test process held the kind test lock for 15 minutes")
-		<-time.After(250 * time.Millisecond) // polling the lock, not waiting for time to pass
-	}
-	t.Cleanup(func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		_ = f.Close()
-	})
-}
+// Lock holds the machine-wide kind test lock until the test ends.
+func Lock(t testing.TB) { testtools.KindLock(t) }
 
 var (
 	buildOnce sync.Once
