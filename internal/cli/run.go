@@ -131,9 +131,10 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 	var written []*results.Run
 	for i, d := range docs {
 		var busy *results.BusyError
-		if errs[i] != nil && !errors.As(errs[i], &busy) && !canceled(errs[i]) {
-			// A busy scenario ran nothing and is reported below with its
-			// exit code; this is for a document that could not be written.
+		if errs[i] != nil && !errors.As(errs[i], &busy) && !canceled(errs[i]) && !errors.Is(errs[i], context.DeadlineExceeded) {
+			// A busy scenario, or one that --timeout or an interrupt kept
+			// from starting, ran nothing and is reported below with its exit
+			// code; this is for a document that could not be written.
 			log.Error("run failed to record", zap.String("scenario", list[i].Metadata.Name), zap.Error(errs[i]))
 		}
 		if d != nil {
