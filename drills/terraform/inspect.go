@@ -130,7 +130,7 @@ func (t *Target) CheckIdempotent(ctx context.Context, env *drills.Env) error {
 	planFile := filepath.Join(tmp, "idempotency.tfplan")
 
 	t.log(env).Debug("terraform plan", zap.String("dir", dir))
-	changed, err := tf.Plan(ctx, append(t.planOptions(env), tfexec.Out(planFile))...)
+	changed, err := tf.Plan(ctx, append(varOptions[tfexec.PlanOption](t, env), tfexec.Out(planFile))...)
 	if err != nil {
 		return fmt.Errorf("terraform plan in %s: %w", dir, err)
 	}

@@ -235,7 +235,7 @@ func (t *Target) Provision(ctx context.Context, env *drills.Env) error {
 	t.initDir = dir
 
 	log.Debug("terraform apply")
-	if err := tf.Apply(ctx, t.applyOptions(env)...); err != nil {
+	if err := tf.Apply(ctx, varOptions[tfexec.ApplyOption](t, env)...); err != nil {
 		return fmt.Errorf("terraform apply in %s: %w", dir, err)
 	}
 	return nil
@@ -270,7 +270,7 @@ func (t *Target) Destroy(ctx context.Context, env *drills.Env) error {
 		return err
 	}
 	t.log(env).Debug("terraform destroy", zap.String("dir", dir))
-	if err := tf.Destroy(ctx, t.destroyOptions(env)...); err != nil {
+	if err := tf.Destroy(ctx, varOptions[tfexec.DestroyOption](t, env)...); err != nil {
 		return fmt.Errorf("terraform destroy in %s: %w", dir, err)
 	}
 	return nil
@@ -480,38 +480,17 @@ func (t *Target) varArgs(env *drills.Env) ([]*tfexec.VarFileOption, []*tfexec.Va
 	return files, vars
 }
 
-func (t *Target) applyOptions(env *drills.Env) []tfexec.ApplyOption {
+// varOptions turns the var files and vars into the options of one
+// terraform-exec command (ApplyOption, PlanOption, DestroyOption): the same
+// values, each command with its own option interface.
+func varOptions[O any](t *Target, env *drills.Env) []O {
 	files, vars := t.varArgs(env)
-	var opts []tfexec.ApplyOption
+	opts := make([]O, 0, len(files)+len(vars))
 	for _, f := range files {
-		opts = append(opts, f)
+		opts = append(opts, any(f).(O))
 	}
 	for _, v := range vars {
-		opts = append(opts, v)
-	}
-	return opts
-}
-
-func (t *Target) planOptions(env *drills.Env) []tfexec.PlanOption {
-	files, vars := t.varArgs(env)
-	var opts []tfexec.PlanOption
-	for _, f := range files {
-		opts = append(opts, f)
-	}
-	for _, v := range vars {
-		opts = append(opts, v)
-	}
-	return opts
-}
-
-func (t *Target) destroyOptions(env *drills.Env) []tfexec.DestroyOption {
-	files, vars := t.varArgs(env)
-	var opts []tfexec.DestroyOption
-	for _, f := range files {
-		opts = append(opts, f)
-	}
-	for _, v := range vars {
-		opts = append(opts, v)
+		opts = append(opts, any(v).(O))
 	}
 	return opts
 }
