@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/redeploy-drill/drill/internal/histgen"
+	"github.com/redeploy-drill/drill/internal/testtools"
 	"github.com/redeploy-drill/drill/results"
 )
 
@@ -20,10 +21,7 @@ import (
 // xmllint (Debian package libxml2-utils).
 func xmllintSchema(t *testing.T, doc []byte) error {
 	t.Helper()
-	bin, err := exec.LookPath("xmllint")
-	if err != nil {
-		t.Skip("xmllint not installed (apt-get install libxml2-utils)")
-	}
+	bin := testtools.Need(t, "xmllint", "apt-get install libxml2-utils")
 	path := filepath.Join(t.TempDir(), "junit.xml")
 	require.NoError(t, os.WriteFile(path, doc, 0o644))
 	out, err := exec.Command(bin, "--noout", "--schema", filepath.Join("testdata", "junit-10.xsd"), path).CombinedOutput()

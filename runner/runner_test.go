@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/internal/testtools"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/runner"
 )
@@ -855,9 +856,7 @@ func git(t *testing.T, dir string, args ...string) string {
 }
 
 func TestRunGitTrackedSource(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
+	testtools.Need(t, "git", "apt-get install git")
 	repo := t.TempDir()
 	source := filepath.Join(repo, "scenario")
 	require.NoError(t, os.MkdirAll(filepath.Join(source, "scripts"), 0o755))

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/terraform"
+	"github.com/redeploy-drill/drill/internal/testtools"
 )
 
 // configDir is where each test puts its configuration inside the workdir,
@@ -25,9 +25,7 @@ const installHint = "install it with `make tools` or `go install github.com/hash
 
 func requireTerraform(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("terraform"); err != nil {
-		t.Skip("terraform is not on PATH; install it with `make tools`")
-	}
+	testtools.Need(t, "terraform", "install it with `make tools`")
 }
 
 // newWorkdir is a cycle's fresh workdir: a copy of testdata/<fixture> as

@@ -34,7 +34,7 @@ func chromiumPath(t *testing.T) string {
 			return p
 		}
 	}
-	t.Skip("chromium not installed (apt-get install chromium)")
+	testtools.Missing(t, "chromium is not installed (apt-get install chromium)")
 	return ""
 }
 
