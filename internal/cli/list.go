@@ -28,18 +28,19 @@ func newListCommand(a *app) *cobra.Command {
 			fmt.Fprintln(tw, "NAME\tOWNER\tFILE\tTARGET\tCYCLES\tLAST RESULT\tFRESHNESS")
 			for _, s := range list {
 				last, fresh := "never run", "stale (never passed)"
-				runs, warnings, rerr := store.Runs(s.Metadata.Name)
+				// The history index answers without reading every document.
+				h, warnings, rerr := store.History(s.Metadata.Name, results.HistoryOptions{Detail: 1})
 				for _, w := range warnings {
 					fmt.Fprintf(a.streams.Err, "drill: warning: %s\n", w.Error())
 				}
-				if rerr == nil && len(runs) > 0 {
-					sum := results.Summarize(runs, now, results.SummaryOptions{DefaultFreshness: s.Spec.Freshness.D()})
-					newest := runs[len(runs)-1]
+				if rerr == nil && (len(h.Entries) > 0 || len(h.Running) > 0) {
+					sum := h.Summarize(now, results.SummaryOptions{DefaultFreshness: s.Spec.Freshness.D()})
+					running := newestRunning(h)
 					switch {
-					case newest.Status == results.StatusRunning && !processAlive(newest):
-						last = fmt.Sprintf("aborted %s (run `drill gc`)", ago(newest.StartedAt))
-					case newest.Status == results.StatusRunning:
-						last = "running since " + ago(newest.StartedAt)
+					case running != nil && !processAlive(running):
+						last = fmt.Sprintf("aborted %s (run `drill gc`)", ago(running.StartedAt))
+					case running != nil:
+						last = "running since " + ago(running.StartedAt)
 					case sum.Newest != nil:
 						last = fmt.Sprintf("%s, guideline %s, %s", sum.Newest.Status, holdsWord(sum.Newest.Holds), ago(sum.Newest.StartedAt))
 					}

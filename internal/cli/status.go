@@ -105,15 +105,7 @@ func collectStatus(dir string, only []string, now time.Time) ([]scenarioStatus, 
 				row.Aborted = append(row.Aborted, r.RunID)
 			}
 		}
-		// verdict looks at the newest run when it is still marked running.
-		var newest *results.Run
-		if n := len(h.Running); n > 0 {
-			last := h.Running[n-1]
-			if len(h.Entries) == 0 || !last.StartedAt.Before(h.Entries[len(h.Entries)-1].StartedAt) {
-				newest = last
-			}
-		}
-		row.Verdict = verdict(row, newest)
+		row.Verdict = verdict(row, newestRunning(h))
 		rows = append(rows, row)
 	}
 	return rows, warnings, nil
@@ -185,4 +177,18 @@ func ms(v int64) string {
 		return "-"
 	}
 	return (time.Duration(v) * time.Millisecond).Round(100 * time.Millisecond).String()
+}
+
+// newestRunning returns the scenario's newest run when it is still marked
+// running (under way, or aborted when its drill is gone), else nil.
+func newestRunning(h *results.ScenarioHistory) *results.Run {
+	n := len(h.Running)
+	if n == 0 {
+		return nil
+	}
+	last := h.Running[n-1]
+	if len(h.Entries) > 0 && last.StartedAt.Before(h.Entries[len(h.Entries)-1].StartedAt) {
+		return nil
+	}
+	return last
 }
