@@ -70,7 +70,7 @@ func (p *progress) tick() {
 
 // redraw rewrites the status line with every running step.
 func (p *progress) redraw() {
-	if !p.live {
+	if !p.live || len(p.running) == 0 {
 		return
 	}
 	var parts []string
