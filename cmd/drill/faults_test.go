@@ -174,6 +174,15 @@ func (f *fault) gc(t *testing.T) result {
 	return drill(t, f.env, "gc", "--results", f.results)
 }
 
+// assertGCFindsNothing runs drill gc where nothing should be left: it must
+// say so and exit 0.
+func (f *fault) assertGCFindsNothing(t *testing.T) {
+	t.Helper()
+	g := f.gc(t)
+	assert.Equal(t, 0, g.code)
+	assert.Contains(t, g.stdout, "nothing left behind")
+}
+
 // assertNothingLeft checks, from outside drill, that the run left nothing:
 // no process with its DRILL_RUN_ID, no kind cluster of its name, no cycle
 // workdir (Terraform keeps its state there; if one is left, its state must
@@ -422,9 +431,7 @@ func TestFaultTerraformApplyFailsHalfway(t *testing.T) {
 	assert.Contains(t, string(log), "terraform_data.a: Destruction complete", "drill's own destroy removed a")
 	f.assertNothingLeft(t, run)
 
-	g := f.gc(t)
-	assert.Equal(t, 0, g.code)
-	assert.Contains(t, g.stdout, "nothing left behind")
+	f.assertGCFindsNothing(t)
 }
 
 func TestFaultKindCreateFails(t *testing.T) {
@@ -445,9 +452,7 @@ func TestFaultKindCreateFails(t *testing.T) {
 	assert.Equal(t, results.StatusPassed, stepByName(t, run.Cycles[0], "destroy").Status)
 	f.assertNothingLeft(t, run)
 
-	g := f.gc(t)
-	assert.Equal(t, 0, g.code)
-	assert.Contains(t, g.stdout, "nothing left behind")
+	f.assertGCFindsNothing(t)
 }
 
 func TestFaultVerifyNeverHealthy(t *testing.T) {
@@ -478,9 +483,7 @@ func TestFaultVerifyNeverHealthy(t *testing.T) {
 	}
 	f.assertNothingLeft(t, run)
 
-	g := f.gc(t)
-	assert.Equal(t, 0, g.code)
-	assert.Contains(t, g.stdout, "nothing left behind")
+	f.assertGCFindsNothing(t)
 }
 
 func TestFaultStepIgnoresSIGTERM(t *testing.T) {
@@ -505,9 +508,7 @@ func TestFaultStepIgnoresSIGTERM(t *testing.T) {
 	assert.GreaterOrEqual(t, step.DurationMs, int64(5900), "the 1s timeout, then the whole 5s grace")
 	f.assertNothingLeft(t, run)
 
-	g := f.gc(t)
-	assert.Equal(t, 0, g.code)
-	assert.Contains(t, g.stdout, "nothing left behind")
+	f.assertGCFindsNothing(t)
 }
 
 func TestFaultResultsFolderRemovedMidRun(t *testing.T) {
@@ -547,9 +548,7 @@ func TestFaultResultsFolderRemovedMidRun(t *testing.T) {
 	validateSchema(t, results.IndexSchemaFile, filepath.Join(f.results, "index.json"))
 	f.assertNothingLeft(t, run)
 
-	g := f.gc(t)
-	assert.Equal(t, 0, g.code)
-	assert.Contains(t, g.stdout, "nothing left behind")
+	f.assertGCFindsNothing(t)
 }
 
 func TestFaultSecondRunOfScenarioExitsThree(t *testing.T) {
@@ -653,9 +652,7 @@ func TestFaultTeardownBoundedAfterInterrupt(t *testing.T) {
 	assert.Less(t, slow.DurationMs, int64(7_000), "bounded by the 1s teardown timeout and the grace")
 	f.assertNothingLeft(t, run)
 
-	g := f.gc(t)
-	assert.Equal(t, 0, g.code)
-	assert.Contains(t, g.stdout, "nothing left behind")
+	f.assertGCFindsNothing(t)
 }
 
 func TestFaultInterruptWhileWaitingForTheLock(t *testing.T) {
