@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,35 +16,18 @@ import (
 
 var testNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
-// known is histgen.Known's history, recorded once per test binary through
-// Store.FinishRun as drill run records it; tests get their own copy.
-var known struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if known.dir != "" {
-		os.RemoveAll(known.dir)
-	}
+	histgen.RemoveKnown()
 	os.Exit(code)
 }
 
 // knownStore is a private copy of the known history's results folder.
 func knownStore(t testing.TB) *results.Store {
 	t.Helper()
-	known.once.Do(func() {
-		if known.dir, known.err = os.MkdirTemp("", "drill-report-known-"); known.err != nil {
-			return
-		}
-		known.err = histgen.Generate(results.Open(known.dir), histgen.Known(testNow), histgen.Options{Logs: 2})
-	})
-	require.NoError(t, known.err)
-	dir := filepath.Join(t.TempDir(), "results")
-	require.NoError(t, os.CopyFS(dir, os.DirFS(known.dir)))
-	return results.Open(dir)
+	store, err := histgen.CopyKnown(filepath.Join(t.TempDir(), "results"), testNow)
+	require.NoError(t, err)
+	return store
 }
 
 func loadKnown(t testing.TB, opts ...LoadOption) (*results.Store, *History) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/redeploy-drill/drill/results"
@@ -332,4 +333,48 @@ var KnownVerdicts = map[string]results.Verdict{
 	"queue-flaky":  results.VerdictBroken,
 	"api-slower":   results.VerdictHolds,
 	"cache-broken": results.VerdictBroken,
+}
+
+// known caches the Known history of one test process: generating it through
+// Store.FinishRun takes a while, copying it does not.
+var known struct {
+	sync.Mutex
+	now time.Time
+	dir string
+}
+
+// CopyKnown writes a private copy of the Known history at now into dst (a
+// results folder that does not exist yet). The history is generated once
+// per process; RemoveKnown deletes that cache at the end of the tests.
+func CopyKnown(dst string, now time.Time) (*results.Store, error) {
+	known.Lock()
+	defer known.Unlock()
+	if known.dir == "" || !known.now.Equal(now) {
+		dir, err := os.MkdirTemp("", "drill-known-history-")
+		if err != nil {
+			return nil, err
+		}
+		if err := Generate(results.Open(dir), Known(now), Options{Logs: 2}); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		if known.dir != "" {
+			os.RemoveAll(known.dir)
+		}
+		known.dir, known.now = dir, now
+	}
+	if err := os.CopyFS(dst, os.DirFS(known.dir)); err != nil {
+		return nil, err
+	}
+	return results.Open(dst), nil
+}
+
+// RemoveKnown deletes the cached Known history, if any (call it from TestMain).
+func RemoveKnown() {
+	known.Lock()
+	defer known.Unlock()
+	if known.dir != "" {
+		os.RemoveAll(known.dir)
+		known.dir = ""
+	}
 }

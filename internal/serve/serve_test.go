@@ -12,7 +12,6 @@ import (
 	pathpkg "path"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,34 +34,17 @@ type fixture struct {
 	newest map[string]string
 }
 
-// known is histgen.Known's history, recorded once per test binary through
-// Store.FinishRun; each fixture serves its own copy.
-var known struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if known.dir != "" {
-		os.RemoveAll(known.dir)
-	}
+	histgen.RemoveKnown()
 	os.Exit(code)
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	known.once.Do(func() {
-		if known.dir, known.err = os.MkdirTemp("", "drill-serve-known-"); known.err != nil {
-			return
-		}
-		known.err = histgen.Generate(results.Open(known.dir), histgen.Known(testNow), histgen.Options{Logs: 2})
-	})
-	require.NoError(t, known.err)
 	outer := t.TempDir()
-	store := results.Open(filepath.Join(outer, "results"))
-	require.NoError(t, os.CopyFS(store.Dir, os.DirFS(known.dir)))
+	store, err := histgen.CopyKnown(filepath.Join(outer, "results"), testNow)
+	require.NoError(t, err)
 	f := &fixture{store: store, outer: outer, newest: map[string]string{}}
 	idx, err := store.ReadIndex()
 	require.NoError(t, err)
