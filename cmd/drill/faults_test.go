@@ -338,12 +338,16 @@ func TestFaultKillDuringTerraformApply(t *testing.T) {
 	b.until(t, "terraform's provisioner runs", 60*time.Second, fileExists(f.marker("applying")))
 	b.kill9(t)
 
-	// What terraform started outlives drill (terraform itself dies of
-	// SIGPIPE at its next line of output: its stdout is a pipe to drill).
+	// Behind drill's relay, terraform itself outlives drill (terraform-exec
+	// would have it killed with its parent), so gc can let it save its state.
 	ps, err := procs.WithEnv("DRILL_RUN_ID", run.RunID)
 	require.NoError(t, err)
-	require.NotEmpty(t, ps, "the provisioner outlives drill, so gc has something to stop")
 	t.Logf("left running by the killed drill: %v", ps)
+	var comms []string
+	for _, p := range ps {
+		comms = append(comms, p.Comm)
+	}
+	require.Contains(t, comms, "terraform", "terraform outlives the killed drill")
 	f.assertAbortedVisible(t, run, filepath.Join(repo, "scenario.yaml"))
 
 	g := f.gc(t)
@@ -351,6 +355,9 @@ func TestFaultKillDuringTerraformApply(t *testing.T) {
 	assert.Contains(t, g.stdout, "terraform state in ")
 	run = f.assertCollected(t, g, "fault-tf-kill", "provision")
 	f.assertNothingLeft(t, run)
+	// terraform saved the resource it had created when gc stopped it, and
+	// gc's terraform destroy removed it: its destroy-time provisioner ran.
+	assert.FileExists(t, f.marker("applying")+".destroyed")
 }
 
 func TestFaultKillDuringKindCreate(t *testing.T) {

@@ -6,10 +6,16 @@ import (
 	"context"
 	"os"
 
+	"github.com/redeploy-drill/drill/drills/terraform"
 	"github.com/redeploy-drill/drill/internal/cli"
 )
 
 func main() {
+	// drill is also its own terraform relay, so that terraform outlives a
+	// killed drill and can save its state (see terraform.WithRelay).
+	if real := os.Getenv(terraform.RelayEnv); real != "" {
+		os.Exit(terraform.Relay(real, os.Args[1:]))
+	}
 	// Signals are handled inside cli.Run (drill run needs three stages:
 	// cancel, remind, exit), so main stays a stub.
 	os.Exit(cli.Run(context.Background(), os.Args[1:], cli.Stdio()))

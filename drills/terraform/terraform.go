@@ -105,6 +105,7 @@ type Target struct {
 	varFiles   []string
 	idempotent bool
 	execPath   string
+	relay      string // see WithRelay
 	logger     *zap.Logger
 
 	// mu serializes terraform commands on the working directory.
@@ -324,9 +325,13 @@ func (t *Target) existingDir(env *drills.Env) (string, bool, error) {
 // does not know yet. A binary that does not answer `terraform version` is a
 // ToolMissingError, like a missing one.
 func (t *Target) terraform(ctx context.Context, env *drills.Env, dir string, humanStdout bool) (*tfexec.Terraform, error) {
-	execPath, err := t.findExec(env)
+	real, err := t.findExec(env)
 	if err != nil {
 		return nil, err
+	}
+	execPath := real
+	if t.relay != "" {
+		execPath = t.relay
 	}
 	fresh := t.tf == nil || t.tf.WorkingDir() != dir || t.tf.ExecPath() != execPath
 	if fresh {
@@ -336,7 +341,11 @@ func (t *Target) terraform(ctx context.Context, env *drills.Env, dir string, hum
 		}
 		t.tf = tf
 	}
-	if err := t.tf.SetEnv(environ(env)); err != nil {
+	vars := environ(env)
+	if t.relay != "" {
+		vars[RelayEnv] = real
+	}
+	if err := t.tf.SetEnv(vars); err != nil {
 		return nil, fmt.Errorf("terraform environment: %w", err)
 	}
 	log := output(env)
@@ -362,7 +371,7 @@ func (t *Target) terraform(ctx context.Context, env *drills.Env, dir string, hum
 		t.tf.SetStdout(log)
 	}
 	t.pmu.Lock()
-	t.usedExec = execPath
+	t.usedExec = real
 	t.pmu.Unlock()
 	return t.tf, nil
 }

@@ -74,7 +74,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 	// before anything is provisioned.
 	plans := make([]*runner.Plan, len(list))
 	for i, s := range list {
-		if plans[i], err = plan.Build(s, plan.Options{Logger: log}); err != nil {
+		if plans[i], err = plan.Build(s, plan.Options{Logger: log, TerraformRelay: self()}); err != nil {
 			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %w", s.File, err)}
 		}
 	}
@@ -259,4 +259,14 @@ func rank(code int) int {
 		return 1
 	}
 	return 0
+}
+
+// self is the drill binary, which serves as terraform's relay; empty when
+// it cannot be found (then terraform runs without one).
+func self() string {
+	path, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	return path
 }

@@ -35,6 +35,9 @@ type Options struct {
 	// Environ lists the host environment, for DRILL_* (default os.Environ).
 	Environ func() []string
 	Logger  *zap.Logger
+	// TerraformRelay is the drill binary, which terraform runs behind so that
+	// it outlives a killed drill (terraform.WithRelay). Empty: no relay.
+	TerraformRelay string
 }
 
 // Build makes a runnable plan of a scenario. It reads secrets, so it fails
@@ -65,7 +68,7 @@ func Build(s *scenarios.Scenario, opts Options) (*runner.Plan, error) {
 		Env:       env,
 		Secrets:   secrets,
 	}
-	if p.Target, err = target(s, opts.Logger); err != nil {
+	if p.Target, err = target(s, opts.Logger, opts.TerraformRelay); err != nil {
 		return nil, err
 	}
 	for _, st := range s.Spec.Steps {
@@ -110,7 +113,7 @@ func baseEnv(s *scenarios.Scenario, opts Options) (map[string]string, []string, 
 	return env, secrets, nil
 }
 
-func target(s *scenarios.Scenario, log *zap.Logger) (runner.TargetPlan, error) {
+func target(s *scenarios.Scenario, log *zap.Logger, relay string) (runner.TargetPlan, error) {
 	timeout := s.Spec.Defaults.Timeout.D()
 	if timeout <= 0 {
 		timeout = scenarios.DefaultTimeout
@@ -127,12 +130,16 @@ func target(s *scenarios.Scenario, log *zap.Logger) (runner.TargetPlan, error) {
 				if err != nil {
 					return nil, err
 				}
-				return terraform.New(dir,
+				opts := []terraform.Option{
 					terraform.WithVars(vars),
 					terraform.WithVarFiles(files),
 					terraform.WithIdempotencyCheck(idem),
 					terraform.WithLogger(log),
-				), nil
+				}
+				if relay != "" {
+					opts = append(opts, terraform.WithRelay(relay))
+				}
+				return terraform.New(dir, opts...), nil
 			},
 			Ledger: func(env *drills.Env, t drills.Target) *results.LedgerEntry {
 				dir, vars, files, _ := terraformSettings(tf, env)
