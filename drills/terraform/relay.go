@@ -39,37 +39,10 @@ func Relay(real string, args []string) int {
 	_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, 0, 0)
 	// Handled, not ignored: an ignored signal would stay ignored in
 	// terraform after exec.
-	dropped := make(chan os.Signal, 8)
-	signal.Notify(dropped, syscall.SIGPIPE, syscall.SIGTERM)
-	interrupts := make(chan os.Signal, 1)
-	signal.Notify(interrupts, os.Interrupt)
+	signals := make(chan os.Signal, 8)
+	signal.Notify(signals, os.Interrupt, syscall.SIGPIPE, syscall.SIGTERM)
 
-	cmd := exec.Command(real, args...)
-	cmd.Env = withoutRelay(os.Environ())
-	cmd.Stdin = os.Stdin
-	stdout, err := cmd.StdoutPipe()
-	if err == nil {
-		var stderr io.ReadCloser
-		if stderr, err = cmd.StderrPipe(); err == nil {
-			if err = cmd.Start(); err == nil {
-				var wg sync.WaitGroup
-				wg.Add(2)
-				go drain(&wg, stdout, os.Stdout)
-				go drain(&wg, stderr, os.Stderr)
-				go func() {
-					for {
-						select {
-						case <-dropped:
-						case s := <-interrupts:
-							_ = cmd.Process.Signal(s)
-						}
-					}
-				}()
-				wg.Wait() // all output read before Wait closes the pipes
-				err = cmd.Wait()
-			}
-		}
-	}
+	err := relay(real, args, signals)
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
@@ -83,6 +56,36 @@ func Relay(real string, args []string) int {
 		fmt.Fprintf(os.Stderr, "drill terraform relay: %v\n", err)
 		return 127
 	}
+}
+
+func relay(real string, args []string, signals <-chan os.Signal) error {
+	cmd := exec.Command(real, args...)
+	cmd.Env = withoutRelay(os.Environ())
+	cmd.Stdin = os.Stdin
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go func() {
+		for s := range signals {
+			if s == os.Interrupt {
+				_ = cmd.Process.Signal(s)
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go drain(&wg, stdout, os.Stdout)
+	go drain(&wg, stderr, os.Stderr)
+	wg.Wait() // all output read before Wait closes the pipes
+	return cmd.Wait()
 }
 
 // drain copies r to w until r ends. Write errors are ignored: when drill is
