@@ -48,7 +48,7 @@ func metricNames(t *testing.T, expr string) []string {
 		if vs, ok := n.(*parser.VectorSelector); ok {
 			name := vs.Name
 			for _, m := range vs.LabelMatchers {
-				if m.Name == labels.MetricName {
+				if m.Name == model.MetricNameLabel {
 					name = m.Value
 				}
 			}
@@ -201,7 +201,7 @@ func scraped(t *testing.T, out []byte, at ...time.Time) memQueryable {
 	for name, fam := range fams {
 		for _, m := range fam.GetMetric() {
 			b := labels.NewBuilder(labels.EmptyLabels())
-			b.Set(labels.MetricName, name)
+			b.Set(model.MetricNameLabel, name)
 			b.Set("job", "node")
 			b.Set("instance", "ci-runner-1:9100")
 			for _, l := range m.GetLabel() {

@@ -67,7 +67,7 @@ func (e *Env) Output() io.Writer {
 	return e.Log
 }
 
-// Log returns the diagnostic logger, never nil.
+// ZapLogger returns the diagnostic logger, never nil.
 func (e *Env) ZapLogger() *zap.Logger {
 	if e.Logger == nil {
 		return zap.NewNop()

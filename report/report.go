@@ -335,9 +335,6 @@ func Write(w io.Writer, f Format, h *History, opts Options) error {
 	return nil
 }
 
-// statusOK says whether a run or step status counts as a success.
-func statusOK(s results.Status) bool { return s == results.StatusPassed }
-
 // ms formats milliseconds as a short duration: 850ms, 58.3s, 2m5s, 24h.
 func ms(v int64) string {
 	d := time.Duration(v) * time.Millisecond

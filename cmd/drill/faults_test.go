@@ -642,14 +642,14 @@ func TestFaultTeardownBoundedAfterInterrupt(t *testing.T) {
 	t.Parallel() // each fault has its own results folder, TMPDIR and run id
 	f := newFault(t)
 	b := startDrill(t, f.env, "run", "--results", f.results, "--teardown-timeout", "1s", "testdata/faults/slow-teardown/scenario.yaml")
-	run := f.runOf(t, b, "fault-slow-teardown")
+	f.runOf(t, b, "fault-slow-teardown")
 	b.until(t, "the deploy step blocks", 30*time.Second, fileExists(f.marker("blocking")))
 	require.NoError(t, b.cmd.Process.Signal(os.Interrupt))
 	r := b.wait(t, 15*time.Second)
 	assert.Equal(t, 130, r.code)
 	assert.FileExists(t, f.marker("tearing-down"))
 
-	run = readRun(t, f.results, "fault-slow-teardown")
+	run := readRun(t, f.results, "fault-slow-teardown")
 	assert.Equal(t, results.StatusCanceled, run.Status)
 	require.NotNil(t, run.Error)
 	assert.Equal(t, results.ReasonCanceled, run.Error.Reason)
