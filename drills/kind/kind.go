@@ -351,15 +351,43 @@ func (t *Target) Destroy(ctx context.Context, env *drills.Env) error {
 		}
 	}
 	start := time.Now()
-	if err := provider.Delete(t.cluster, kcfg); err != nil {
-		writeRunErrorOutput(env.Output(), err)
-		return fmt.Errorf("delete kind cluster %s: %w", t.cluster, err)
+	if err := t.deleteCluster(ctx, env, provider, kcfg); err != nil {
+		return err
 	}
 	t.mu.Lock()
 	t.kubeconfig = ""
 	t.mu.Unlock()
 	t.phase(env, "delete", start, "deleted cluster %s", t.cluster)
 	return nil
+}
+
+// deleteAttempts bounds the deletes of one Destroy. Docker now and then
+// fails `docker rm -f -v` of a node container that is still being torn down
+// (seen in CI: exit status 1, the container gone a moment later); deleting
+// again is what an operator would do, and what leaves nothing behind.
+const deleteAttempts = 4
+
+// deleteCluster deletes the cluster, again after a short pause when Docker
+// refuses, until it is gone, the attempts are spent or ctx ends.
+func (t *Target) deleteCluster(ctx context.Context, env *drills.Env, provider *cluster.Provider, kcfg string) error {
+	for attempt := 1; ; attempt++ {
+		err := provider.Delete(t.cluster, kcfg)
+		if err == nil {
+			return nil
+		}
+		writeRunErrorOutput(env.Output(), err)
+		if attempt == deleteAttempts {
+			return fmt.Errorf("delete kind cluster %s (%d attempts): %w", t.cluster, attempt, err)
+		}
+		fmt.Fprintf(env.Output(), "kind: delete of %s failed (attempt %d of %d); deleting again\n", t.cluster, attempt, deleteAttempts)
+		pause := time.NewTimer(2 * time.Second)
+		select {
+		case <-ctx.Done():
+			pause.Stop()
+			return fmt.Errorf("delete kind cluster %s: %w (then: %w)", t.cluster, err, context.Cause(ctx))
+		case <-pause.C:
+		}
+	}
 }
 
 // Outputs implements drills.Outputter: CLUSTER, KUBECONFIG (the file's path)
