@@ -362,9 +362,9 @@ func (t *Target) Destroy(ctx context.Context, env *drills.Env) error {
 }
 
 // deleteAttempts bounds the deletes of one Destroy. Docker now and then
-// fails `docker rm -f -v` of a node container that is still being torn down
-// (seen in CI: exit status 1, the container gone a moment later); deleting
-// again is what an operator would do, and what leaves nothing behind.
+// fails `docker rm -f -v` of a node container (seen in CI: "did not receive
+// an exit event", a pod's cgroup v1 freezer left FROZEN inside the node);
+// thawing the node's cgroups and deleting again leaves nothing behind.
 const deleteAttempts = 4
 
 // deleteCluster deletes the cluster, again after a short pause when Docker
@@ -380,6 +380,7 @@ func (t *Target) deleteCluster(ctx context.Context, env *drills.Env, provider *c
 			return fmt.Errorf("delete kind cluster %s (%d attempts): %w", t.cluster, attempt, err)
 		}
 		fmt.Fprintf(env.Output(), "kind: delete of %s failed (attempt %d of %d); deleting again\n", t.cluster, attempt, deleteAttempts)
+		thawNodes(ctx, provider, t.cluster, env.Output())
 		pause := time.NewTimer(2 * time.Second)
 		select {
 		case <-ctx.Done():
