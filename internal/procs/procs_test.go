@@ -34,11 +34,14 @@ func TestWithEnvFindsOnlyTheRunsProcesses(t *testing.T) {
 	mine := start(t, marker, "exec sleep 300")
 	other := start(t, marker+"-other", "exec sleep 300")
 
-	found, err := procs.WithEnv("DRILL_RUN_ID", marker)
-	require.NoError(t, err)
-	require.Len(t, found, 1, "only the exact value matches")
-	assert.Equal(t, mine, found[0].Pid)
-	assert.Equal(t, "sleep", found[0].Comm)
+	var found []procs.Process
+	// bash execs sleep right after it starts: poll until it has.
+	require.Eventually(t, func() bool {
+		var err error
+		found, err = procs.WithEnv("DRILL_RUN_ID", marker)
+		return err == nil && len(found) == 1 && found[0].Comm == "sleep"
+	}, 10*time.Second, 10*time.Millisecond, "the process is found by its marker")
+	assert.Equal(t, mine, found[0].Pid, "only the exact value matches")
 	assert.True(t, procs.Alive(other))
 
 	started, ok := procs.StartTime(mine)
