@@ -1,27 +1,70 @@
 package results
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 )
 
-// RunLockFile is the per-scenario lock a running drill holds.
-const RunLockFile = ".run.lock"
-
-// BusyError says that another drill is running the same scenario.
+// BusyError says that another drill is running the same scenario, or that
+// another drill gc is cleaning up the same results folder.
 type BusyError struct {
-	Scenario string
-	RunID    string
-	Pid      int
+	Scenario string `json:"scenario,omitempty"`
+	RunID    string `json:"runId,omitempty"`
+	Pid      int    `json:"pid,omitempty"`
+	// What is "gc" for the gc lock, empty for a scenario's run lock.
+	What string `json:"what,omitempty"`
 }
 
 func (e *BusyError) Error() string {
-	if e.RunID == "" {
+	switch {
+	case e.What == "gc":
+		return fmt.Sprintf("another drill gc (pid %d) is cleaning up this results folder", e.Pid)
+	case e.RunID == "":
 		return fmt.Sprintf("scenario %s is already running in another drill", e.Scenario)
 	}
 	return fmt.Sprintf("scenario %s is already running: run %s (pid %d)", e.Scenario, e.RunID, e.Pid)
 }
 
-func (s *Store) runLockPath(scenario string) string {
-	return filepath.Join(s.Dir, scenario, RunLockFile)
+// lockDirs are where drill keeps its locks, the first that is a writable
+// folder. Not under the results folder: removing files there (the lock
+// file, or the whole folder, by hand or by a cleanup job) must not let a
+// second drill take a lock that a running drill holds. A lock is an flock
+// on a file that nobody but drill has a reason to touch.
+var lockDirs = []string{"/run/lock", "/var/lock", "/tmp"}
+
+// lockDir returns the folder for drill's lock files; DRILL_LOCK_DIR
+// overrides it (a container with a read-only /run, tests).
+func lockDir() string {
+	if d := os.Getenv("DRILL_LOCK_DIR"); d != "" {
+		return d
+	}
+	for _, d := range lockDirs {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() && writableDir(d) {
+			return d
+		}
+	}
+	return os.TempDir()
 }
+
+// lockPath names the lock file of one thing (a scenario, "gc") of this
+// results folder. The folder is named by its absolute path with symlinks
+// resolved, hashed, so two drills reaching one folder by different paths
+// share the lock, and a folder removed and made again keeps it.
+func (s *Store) lockPath(what string) string {
+	dir, err := filepath.Abs(s.Dir)
+	if err != nil {
+		dir = s.Dir
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return filepath.Join(lockDir(), fmt.Sprintf("drill-%s-%s.lock", hex.EncodeToString(sum[:8]), what))
+}
+
+func (s *Store) runLockPath(scenario string) string { return s.lockPath("run-" + scenario) }
+
+func (s *Store) gcLockPath() string { return s.lockPath("gc") }
