@@ -263,7 +263,9 @@ func (s *Store) Histories(opts HistoryOptions) ([]*ScenarioHistory, []Warning, e
 	for i, r := range res {
 		warns = append(warns, r.warns...)
 		if r.err != nil {
-			return nil, warns, fmt.Errorf("read history of %s: %w", names[i], r.err)
+			// One scenario that cannot be read never hides the others.
+			warns = append(warns, Warning{Path: filepath.Join(s.Dir, names[i]), Err: r.err})
+			continue
 		}
 		if r.docs > 0 {
 			out = append(out, r.h)
@@ -382,7 +384,7 @@ func (s *Store) loadHistory(scenario string, detail int) (*historyLoad, error) {
 	}
 	all := make([]indexed, 0, len(ids))
 	byID := make(map[string]int, len(ids))
-	f, err := os.Open(filepath.Join(dir, HistoryFile))
+	f, err := openRegular(filepath.Join(dir, HistoryFile))
 	switch {
 	case err == nil:
 		l.file = f
@@ -406,7 +408,11 @@ func (s *Store) loadHistory(scenario string, detail int) (*historyLoad, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		l.dirty = len(ids) > 0
 	default:
-		return l, fmt.Errorf("open %s: %w", HistoryFile, err)
+		// An unreadable index (a FIFO, a folder, a symlink loop in its
+		// place) is worked around: the documents are read instead, and
+		// the reader is told.
+		l.warns = append(l.warns, Warning{Path: filepath.Join(dir, HistoryFile), Err: err})
+		l.dirty = len(ids) > 0
 	}
 
 	// Lines whose document is gone are dropped; documents without a line

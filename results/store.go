@@ -426,16 +426,16 @@ func (s *Store) RebuildIndex() (*Index, []Warning, error) {
 // not nil, is given each scenario's finished runs, oldest first.
 func (s *Store) buildIndex(each func(scenario string, finished []*Run) error) (*Index, []Warning, error) {
 	idx := &Index{APIVersion: APIVersion, Kind: KindIndex, Scenarios: []IndexEntry{}}
-	names, err := s.Scenarios()
+	names, warns, err := s.Scenarios()
 	if err != nil {
-		return nil, nil, err
+		return nil, warns, err
 	}
-	var warns []Warning
 	for _, name := range names {
 		runs, w, err := s.Runs(name)
 		warns = append(warns, w...)
 		if err != nil {
-			return nil, warns, err
+			warns = append(warns, Warning{Path: filepath.Join(s.Dir, name), Err: err})
+			continue
 		}
 		finished := runs[:0]
 		for _, r := range runs {
@@ -457,7 +457,7 @@ func (s *Store) buildIndex(each func(scenario string, finished []*Run) error) (*
 // are accepted (adding a field keeps drill/v1); another apiVersion or kind
 // is not. Every error is a *DocumentError naming path.
 func ReadRun(path string) (*Run, error) {
-	data, err := os.ReadFile(path)
+	data, err := readRegular(path)
 	if err != nil {
 		return nil, &DocumentError{Path: path, Err: err}
 	}
@@ -473,7 +473,7 @@ func ReadRun(path string) (*Run, error) {
 // *DocumentError; RebuildIndex repairs it.
 func (s *Store) ReadIndex() (*Index, error) {
 	path := s.IndexPath()
-	data, err := os.ReadFile(path)
+	data, err := readRegular(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Index{APIVersion: APIVersion, Kind: KindIndex, Scenarios: []IndexEntry{}}, nil
 	}
@@ -520,29 +520,35 @@ func checkHeader(version, kind, want string) error {
 
 // Scenarios lists the scenarios that have results: the folders of Dir
 // holding at least one document, sorted by name. A results folder that does
-// not exist yet has no scenarios.
-func (s *Store) Scenarios() ([]string, error) {
+// not exist yet has no scenarios. A scenario folder that cannot be read is
+// left out and returned as a Warning: one bad folder never hides the rest.
+func (s *Store) Scenarios() ([]string, []Warning, error) {
 	entries, err := os.ReadDir(s.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list scenarios: %w", err)
+		return nil, nil, fmt.Errorf("list scenarios: %w", err)
 	}
-	var names []string
+	var (
+		names []string
+		warns []Warning
+	)
 	for _, e := range entries {
 		if !e.IsDir() || checkName("scenario name", e.Name(), IndexFile, lockFileName) != nil {
 			continue
 		}
-		sub, err := os.ReadDir(filepath.Join(s.Dir, e.Name()))
+		path := filepath.Join(s.Dir, e.Name())
+		sub, err := os.ReadDir(path)
 		if err != nil {
-			return nil, fmt.Errorf("list scenarios: %w", err)
+			warns = append(warns, Warning{Path: path, Err: err})
+			continue
 		}
 		if slices.ContainsFunc(sub, isDocument) {
 			names = append(names, e.Name())
 		}
 	}
-	return names, nil
+	return names, warns, nil
 }
 
 // isDocument reports whether a folder entry is a result document: a visible

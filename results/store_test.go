@@ -481,7 +481,7 @@ func TestLatestFallsBackToDocuments(t *testing.T) {
 
 func TestScenarios(t *testing.T) {
 	s := Open(filepath.Join(t.TempDir(), "missing"))
-	names, err := s.Scenarios()
+	names, _, err := s.Scenarios()
 	require.NoError(t, err, "a results folder that does not exist yet has no scenarios")
 	assert.Empty(t, names)
 
@@ -492,7 +492,7 @@ func TestScenarios(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(s.Dir, "lost+found"), 0o755))
 	require.NoError(t, os.MkdirAll(filepath.Join(s.Dir, ".hidden"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(s.Dir, ".hidden", "x.json"), []byte("{}"), 0o644))
-	names, err = s.Scenarios()
+	names, _, err = s.Scenarios()
 	require.NoError(t, err)
 	assert.Equal(t, []string{"alpha", "zeta"}, names)
 
