@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -49,14 +50,122 @@ type LedgerEntry struct {
 	Kubeconfig string `json:"kubeconfig,omitempty"`
 	// RunID marks processes (LedgerProcesses).
 	RunID string `json:"runId,omitempty"`
+	// Pid and Host name the drill process that created the entry, so that
+	// drill gc can tell a dead run from a live one even when the run's
+	// document is missing or damaged.
+	Pid  int    `json:"pid,omitempty"`
+	Host string `json:"host,omitempty"`
+	// Env is how to rebuild the environment the run gave the tool that
+	// removes this entry (terraform destroy), without any secret value.
+	Env *LedgerEnv `json:"env,omitempty"`
 }
 
-// LedgerTerraformTarget is how to destroy a Terraform target after a crash.
+// LedgerTerraformTarget is how to destroy a Terraform target after a crash:
+// what `terraform destroy` needs to run exactly as the run's own destroy
+// would have. Vars and VarFiles are kept as the scenario wrote them, with
+// their ${NAME} references unexpanded: gc expands them again from Env, so a
+// secret value never reaches the ledger.
 type LedgerTerraformTarget struct {
-	WorkingDir string            `json:"workingDir"`
-	ExecPath   string            `json:"execPath,omitempty"`
-	Vars       map[string]string `json:"vars,omitempty"`
-	VarFiles   []string          `json:"varFiles,omitempty"`
+	// WorkingDir is the configuration folder, holding .terraform and the
+	// local state.
+	WorkingDir string `json:"workingDir"`
+	// Workdir is the cycle's workdir, which relative var files are resolved against.
+	Workdir  string            `json:"workdir,omitempty"`
+	ExecPath string            `json:"execPath,omitempty"`
+	Vars     map[string]string `json:"vars,omitempty"`
+	VarFiles []string          `json:"varFiles,omitempty"`
+}
+
+// LedgerEnv records how a run built a tool's environment, by reference
+// wherever a value could be secret. drill gc resolves it from its own
+// environment and fails, naming the variable, when it cannot.
+type LedgerEnv struct {
+	// Values are variables with literal values that hold no secret:
+	// spec.env, DRILL_RUN_ID, DRILL_WORKDIR and the like.
+	Values map[string]string `json:"values,omitempty"`
+	// Pass names host variables the run passed through (spec.passEnv, and
+	// DRILL_* variables whose value holds a secret), read again by gc.
+	Pass []string `json:"pass,omitempty"`
+	// Secrets say where each secret was read from, never its value.
+	Secrets []LedgerSecret `json:"secrets,omitempty"`
+}
+
+// LedgerSecret is where a secret comes from: an environment variable or a
+// file (an absolute path).
+type LedgerSecret struct {
+	Name     string `json:"name"`
+	FromEnv  string `json:"fromEnv,omitempty"`
+	FromFile string `json:"fromFile,omitempty"`
+}
+
+// Describe says, for humans, what the entry stands for.
+func (e LedgerEntry) Describe() string {
+	switch e.Kind {
+	case LedgerProcesses:
+		return "processes with DRILL_RUN_ID=" + e.RunID
+	case LedgerKindCluster:
+		return "kind cluster " + e.Cluster
+	case LedgerTerraform:
+		if e.Terraform != nil {
+			return "terraform state in " + e.Terraform.WorkingDir
+		}
+		return "terraform target"
+	case LedgerWorkdir:
+		return "workdir " + e.Path
+	}
+	return e.Kind + " " + e.ID
+}
+
+// keepsStateIn returns the folder where the thing an entry stands for keeps
+// the state needed to remove it (a Terraform working folder), or "".
+func (e LedgerEntry) keepsStateIn() string {
+	if e.Kind == LedgerTerraform && e.Terraform != nil {
+		return e.Terraform.WorkingDir
+	}
+	return ""
+}
+
+// WorkdirInUseError says why a workdir may not be removed yet: it holds the
+// state of entries that are not released.
+type WorkdirInUseError struct {
+	Workdir string
+	Holders []LedgerEntry
+}
+
+func (e *WorkdirInUseError) Error() string {
+	what := make([]string, len(e.Holders))
+	for i, h := range e.Holders {
+		what[i] = h.Describe()
+	}
+	return fmt.Sprintf("workdir %s is kept: it holds the state of %s, which is not removed yet", e.Workdir, strings.Join(what, ", "))
+}
+
+// MayRemoveWorkdir is the one rule for when state may be deleted: a workdir
+// may be removed only when no outstanding entry (created, not released)
+// keeps its state inside it. A Terraform target is released only once
+// `terraform destroy` succeeded and the state was found empty, so a failed
+// destroy keeps its state for drill gc. The runner and drill gc both ask
+// this before removing a workdir. It returns a *WorkdirInUseError, or nil.
+func MayRemoveWorkdir(workdir string, outstanding []LedgerEntry) error {
+	if workdir == "" {
+		return nil
+	}
+	var holders []LedgerEntry
+	for _, e := range outstanding {
+		if dir := e.keepsStateIn(); dir != "" && within(dir, workdir) {
+			holders = append(holders, e)
+		}
+	}
+	if len(holders) > 0 {
+		return &WorkdirInUseError{Workdir: workdir, Holders: holders}
+	}
+	return nil
+}
+
+// within reports whether path is dir or inside it.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(filepath.Clean(dir), filepath.Clean(path))
+	return err == nil && filepath.IsLocal(rel)
 }
 
 // Ledger appends entries to a run's ledger file. Every entry is written and
@@ -82,9 +191,17 @@ func (s *Store) Ledger(scenario, runID string) *Ledger {
 // Path is the ledger file.
 func (l *Ledger) Path() string { return l.path }
 
-// Create records that e is about to be created.
+// Create records that e is about to be created. The entry is stamped with
+// the pid and host of the process creating it, so that drill gc can tell
+// whether its run is still alive from the ledger alone.
 func (l *Ledger) Create(e LedgerEntry) error {
 	e.Op = "create"
+	if e.Pid == 0 {
+		e.Pid = os.Getpid()
+	}
+	if e.Host == "" {
+		e.Host, _ = os.Hostname()
+	}
 	return l.append(e)
 }
 
@@ -112,6 +229,17 @@ func (l *Ledger) append(e LedgerEntry) error {
 		return err
 	}
 	return l.write(lines)
+}
+
+// Outstanding returns the entries this Ledger created and did not release,
+// in the order they were created.
+func (l *Ledger) Outstanding() []LedgerEntry {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.open)
 }
 
 // Restore writes the outstanding entries again if the ledger file is gone,
@@ -178,7 +306,7 @@ func (l *Ledger) lines(e LedgerEntry) ([]byte, error) {
 // hold their state). A missing ledger has no entries; a torn last line (a
 // kill in the middle of a write) is ignored.
 func ReadLedger(path string) ([]LedgerEntry, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -46,6 +46,11 @@ const (
 	ReasonBudgetExceeded  Reason = "BudgetExceeded"
 	ReasonSkipped         Reason = "Skipped"
 	ReasonAborted         Reason = "Aborted"
+	// ReasonResultsUnwritable means drill could not write its own evidence
+	// (a step log, the run document): a full disk, a quota, a read-only or
+	// failing file system. It is the environment's failure (exit 3), not
+	// the runbook's.
+	ReasonResultsUnwritable Reason = "ResultsUnwritable"
 )
 
 // Phases of a step.
@@ -119,6 +124,9 @@ type Cycle struct {
 	Phases     Phases     `json:"phases"`
 	Workdir    string     `json:"workdir,omitempty"`
 	Steps      []Step     `json:"steps"`
+	// Error says why a cycle did not run (status skipped), when it is not
+	// the error of one of its steps.
+	Error *Error `json:"error,omitempty"`
 }
 
 // Phases sums step durations per phase. Destroy counts as teardown.
