@@ -58,40 +58,12 @@ func (s *Scenario) ResolveSecrets(getenv func(string) (string, bool)) (map[strin
 	var errs []error
 	for i, sec := range s.Spec.Secrets {
 		field := itemPath("spec.secrets", i)
-		var value string
-		var err error
-		switch {
-		case sec.FromEnv != "":
-			field += ".fromEnv"
-			v, ok := getenv(sec.FromEnv)
-			switch {
-			case !ok:
-				err = ErrSecretNotSet
-			case v == "":
-				err = ErrSecretEmpty
-			}
-			value = v
-			if err != nil {
-				errs = append(errs, &SecretError{Name: sec.Name, Field: field, Source: sec.FromEnv, Err: err})
-				continue
-			}
-		case sec.FromFile != "":
-			field += ".fromFile"
-			path := resolveSource(sec.FromFile, s.File)
-			data, readErr := os.ReadFile(path)
-			value = trimNewline(string(data))
-			switch {
-			case readErr != nil:
-				err = readErr
-			case value == "":
-				err = ErrSecretEmpty
-			}
-			if err != nil {
-				errs = append(errs, &SecretError{Name: sec.Name, Field: field, Source: path, Err: err})
-				continue
-			}
-		default:
-			errs = append(errs, &SecretError{Name: sec.Name, Field: field, Err: errors.New("has neither fromEnv nor fromFile")})
+		if sec.FromFile != "" {
+			sec.FromFile = s.SecretFile(sec)
+		}
+		value, err := ReadSecret(sec, field, getenv)
+		if err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		values[sec.Name] = value
@@ -100,6 +72,42 @@ func (s *Scenario) ResolveSecrets(getenv func(string) (string, bool)) (map[strin
 		return nil, errors.Join(errs...)
 	}
 	return values, nil
+}
+
+// SecretFile returns the absolute path a fromFile secret is read from: a
+// relative fromFile is relative to the scenario file's folder.
+func (s *Scenario) SecretFile(sec Secret) string { return resolveSource(sec.FromFile, s.File) }
+
+// ReadSecret reads one secret's value: fromEnv through getenv, fromFile
+// (a path used as it is) from disk with one trailing newline trimmed. Field
+// names where the secret is declared, for the error. Every failure is a
+// *SecretError. drill gc reads the secrets of a dead run's ledger with it,
+// exactly as the run did.
+func ReadSecret(sec Secret, field string, getenv func(string) (string, bool)) (string, error) {
+	switch {
+	case sec.FromEnv != "":
+		field += ".fromEnv"
+		v, ok := getenv(sec.FromEnv)
+		switch {
+		case !ok:
+			return "", &SecretError{Name: sec.Name, Field: field, Source: sec.FromEnv, Err: ErrSecretNotSet}
+		case v == "":
+			return "", &SecretError{Name: sec.Name, Field: field, Source: sec.FromEnv, Err: ErrSecretEmpty}
+		}
+		return v, nil
+	case sec.FromFile != "":
+		field += ".fromFile"
+		data, err := os.ReadFile(sec.FromFile)
+		value := trimNewline(string(data))
+		switch {
+		case err != nil:
+			return "", &SecretError{Name: sec.Name, Field: field, Source: sec.FromFile, Err: err}
+		case value == "":
+			return "", &SecretError{Name: sec.Name, Field: field, Source: sec.FromFile, Err: ErrSecretEmpty}
+		}
+		return value, nil
+	}
+	return "", &SecretError{Name: sec.Name, Field: field, Err: errors.New("has neither fromEnv nor fromFile")}
 }
 
 // trimNewline removes one trailing line ending, \n or \r\n.

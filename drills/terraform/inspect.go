@@ -107,9 +107,11 @@ func stringLeaves(raw json.RawMessage) []string {
 // *drills.NotIdempotentError listing what the plan would change: resources as
 // "terraform_data.x (update)", outputs as "output.name (update)", since a
 // changing output also means re-applying changes the state. The plan file
-// holds sensitive values, so it lives in a private temporary folder that is
-// removed afterwards. Whether to run the check at all is the runner's call
-// (IdempotencyEnabled).
+// holds sensitive values, so it lives in a private folder inside the
+// cycle's workdir, removed afterwards: if drill is killed meanwhile, it
+// goes with the workdir, which the ledger records for drill gc, rather than
+// staying in the system's temporary folder for ever. Whether to run the
+// check at all is the runner's call (IdempotencyEnabled).
 func (t *Target) CheckIdempotent(ctx context.Context, env *drills.Env) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -122,7 +124,13 @@ func (t *Target) CheckIdempotent(ctx context.Context, env *drills.Env) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "drill-terraform-plan-")
+	t.pmu.RLock()
+	root := t.workdir
+	t.pmu.RUnlock()
+	if root == "" {
+		root = dir
+	}
+	tmp, err := os.MkdirTemp(root, ".drill-terraform-plan-")
 	if err != nil {
 		return fmt.Errorf("terraform plan: %w", err)
 	}

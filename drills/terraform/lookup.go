@@ -11,6 +11,10 @@ import (
 	"github.com/redeploy-drill/drill/drills"
 )
 
+// FindExec returns the terraform binary this target runs for env, found as
+// findExec says, so that a ledger can record it before any command ran.
+func (t *Target) FindExec(env *drills.Env) (string, error) { return t.findExec(env) }
+
 // findExec returns the terraform binary: WithExecPath when set, else the
 // first terraform on the step environment's PATH (what the scenario's steps
 // would run), else the first on drill's own PATH. Anything else is a

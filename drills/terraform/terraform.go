@@ -150,6 +150,9 @@ func (t *Target) IdempotencyEnabled() bool { return t.idempotent }
 func (t *Target) WorkingDir() string {
 	t.pmu.RLock()
 	defer t.pmu.RUnlock()
+	if t.workingDir == "" && filepath.IsAbs(t.dir) {
+		return filepath.Clean(t.dir)
+	}
 	return t.workingDir
 }
 

@@ -29,7 +29,7 @@ func kindTarget(s *scenarios.Scenario, k *scenarios.KindTarget, timeout time.Dur
 				opts = append(opts, kind.WithNodeImage(image))
 			}
 			if k.Config != "" {
-				cfg, err := expand(k.Config, env, "spec.target.kind.config")
+				cfg, err := insideWorkdir(k.Config, env, "spec.target.kind.config")
 				if err != nil {
 					return nil, err
 				}
@@ -76,7 +76,7 @@ func (l lazyStep) CheckIdempotent(ctx context.Context, env *drills.Env) error {
 
 func applyStep(name string, a scenarios.ApplyAction) drills.Step {
 	return lazyStep{make: func(env *drills.Env) (drills.Step, error) {
-		path, err := expand(a.Path, env, fmt.Sprintf("step %s: apply.path", name))
+		path, err := insideWorkdir(a.Path, env, fmt.Sprintf("step %s: apply.path", name))
 		if err != nil {
 			return nil, err
 		}

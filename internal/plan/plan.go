@@ -6,8 +6,10 @@ package plan
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,11 +24,6 @@ import (
 	"github.com/redeploy-drill/drill/runner"
 	"github.com/redeploy-drill/drill/scenarios"
 )
-
-// hostVars are the only host variables every step gets, besides passEnv and
-// DRILL_*: enough for tools to find themselves and a home, nothing that
-// silently makes a runbook depend on the operator's shell.
-var hostVars = []string{"PATH", "HOME", "TMPDIR", "LANG"}
 
 // Options tune Build. The zero value reads the process environment.
 type Options struct {
@@ -52,7 +49,7 @@ func Build(s *scenarios.Scenario, opts Options) (*runner.Plan, error) {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
-	env, secrets, err := baseEnv(s, opts)
+	env, secrets, envRecipe, err := baseEnv(s, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +65,7 @@ func Build(s *scenarios.Scenario, opts Options) (*runner.Plan, error) {
 		Env:       env,
 		Secrets:   secrets,
 	}
-	if p.Target, err = target(s, opts.Logger, opts.TerraformRelay); err != nil {
+	if p.Target, err = target(s, opts.Logger, opts.TerraformRelay, envRecipe); err != nil {
 		return nil, err
 	}
 	for _, st := range s.Spec.Steps {
@@ -80,40 +77,28 @@ func Build(s *scenarios.Scenario, opts Options) (*runner.Plan, error) {
 	return p, nil
 }
 
-// baseEnv is the environment every step starts from, and the secret values.
-func baseEnv(s *scenarios.Scenario, opts Options) (map[string]string, []string, error) {
-	env := map[string]string{}
-	for _, k := range hostVars {
-		if v, ok := opts.LookupEnv(k); ok {
-			env[k] = v
-		}
-	}
-	for _, kv := range opts.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "DRILL_") {
-			env[k] = v
-		}
-	}
-	for _, k := range s.Spec.PassEnv {
-		if v, ok := opts.LookupEnv(k); ok {
-			env[k] = v
-		}
-	}
-	for k, v := range s.Spec.Env {
-		env[k] = v
-	}
+// baseEnv is the environment every step starts from, the secret values,
+// and the recipe it was built from (which a ledger keeps for drill gc). The
+// secrets are read first through the scenario, so a missing one is named
+// by its field (spec.secrets[1].fromEnv).
+func baseEnv(s *scenarios.Scenario, opts Options) (map[string]string, []string, results.LedgerEnv, error) {
 	values, err := s.ResolveSecrets(opts.LookupEnv)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, results.LedgerEnv{}, err
 	}
-	var secrets []string
-	for name, v := range values {
-		env[name] = v
+	secrets := make([]string, 0, len(values))
+	for _, v := range values {
 		secrets = append(secrets, v)
 	}
-	return env, secrets, nil
+	r := recipe(s, opts, drills.NewRedactor(secrets...))
+	env, secrets, err := ResolveEnv(r, opts.LookupEnv)
+	if err != nil {
+		return nil, nil, r, err
+	}
+	return env, secrets, r, nil
 }
 
-func target(s *scenarios.Scenario, log *zap.Logger, relay string) (runner.TargetPlan, error) {
+func target(s *scenarios.Scenario, log *zap.Logger, relay string, envRecipe results.LedgerEnv) (runner.TargetPlan, error) {
 	timeout := s.Spec.Defaults.Timeout.D()
 	if timeout <= 0 {
 		timeout = scenarios.DefaultTimeout
@@ -123,39 +108,27 @@ func target(s *scenarios.Scenario, log *zap.Logger, relay string) (runner.Target
 	case t.Terraform != nil:
 		tf := t.Terraform
 		idem := tf.Idempotent == nil || *tf.Idempotent
+		spec := TerraformSpec{Dir: tf.Dir, Vars: tf.Vars, VarFiles: tf.VarFiles}
 		return runner.TargetPlan{
 			Kind: "terraform", Timeout: timeout, Idempotent: idem,
 			New: func(env *drills.Env) (drills.Target, error) {
-				dir, vars, files, err := terraformSettings(tf, env)
-				if err != nil {
-					return nil, err
-				}
-				opts := []terraform.Option{
-					terraform.WithVars(vars),
-					terraform.WithVarFiles(files),
-					terraform.WithIdempotencyCheck(idem),
-					terraform.WithLogger(log),
-				}
+				opts := []terraform.Option{terraform.WithIdempotencyCheck(idem), terraform.WithLogger(log)}
 				if relay != "" {
 					opts = append(opts, terraform.WithRelay(relay))
 				}
-				return terraform.New(dir, opts...), nil
+				return NewTerraform(spec, env, opts...)
 			},
 			Ledger: func(env *drills.Env, t drills.Target) *results.LedgerEntry {
-				dir, vars, files, _ := terraformSettings(tf, env)
-				if !filepath.IsAbs(dir) {
-					dir = filepath.Join(env.Workdir, dir)
+				tt, ok := t.(*terraform.Target)
+				if !ok {
+					return nil
 				}
-				for i, f := range files {
-					if !filepath.IsAbs(f) {
-						files[i] = filepath.Join(env.Workdir, f)
-					}
-				}
-				e := &results.LedgerEntry{Kind: results.LedgerTerraform, Terraform: &results.LedgerTerraformTarget{WorkingDir: dir, Vars: vars, VarFiles: files}}
-				if tt, ok := t.(*terraform.Target); ok {
-					e.Terraform.ExecPath = tt.ExecPath()
-				}
-				return e
+				execPath, _ := tt.FindExec(env)
+				return &results.LedgerEntry{Kind: results.LedgerTerraform, Env: cycleRecipe(envRecipe, env),
+					Terraform: &results.LedgerTerraformTarget{
+						WorkingDir: tt.WorkingDir(), Workdir: env.Workdir, ExecPath: execPath,
+						Vars: maps.Clone(spec.Vars), VarFiles: slices.Clone(spec.VarFiles),
+					}}
 			},
 		}, nil
 	case t.Kind != nil:
@@ -164,27 +137,6 @@ func target(s *scenarios.Scenario, log *zap.Logger, relay string) (runner.Target
 		return runner.TargetPlan{Kind: "none", Timeout: timeout,
 			New: func(*drills.Env) (drills.Target, error) { return none.Target{}, nil }}, nil
 	}
-}
-
-// terraformSettings expands the Terraform target's fields for one cycle.
-func terraformSettings(tf *scenarios.TerraformTarget, env *drills.Env) (dir string, vars map[string]string, files []string, err error) {
-	if dir, err = expand(tf.Dir, env, "spec.target.terraform.dir"); err != nil {
-		return "", nil, nil, err
-	}
-	vars = map[string]string{}
-	for k, v := range tf.Vars {
-		if vars[k], err = expand(v, env, "spec.target.terraform.vars."+k); err != nil {
-			return "", nil, nil, err
-		}
-	}
-	for i, f := range tf.VarFiles {
-		ef, err := expand(f, env, fmt.Sprintf("spec.target.terraform.varFiles[%d]", i))
-		if err != nil {
-			return "", nil, nil, err
-		}
-		files = append(files, ef)
-	}
-	return dir, vars, files, nil
 }
 
 func step(s *scenarios.Scenario, st scenarios.Step, phase string) runner.Step {
