@@ -63,6 +63,14 @@ func (x *run) runOutcome(plannedCycles int) (results.Status, *results.Error) {
 			}
 		}
 	}
+	if len(x.leftBehind) > 0 {
+		left := strings.Join(x.leftBehind, "; ")
+		if teardownErr == nil {
+			teardownErr = &results.Error{Reason: results.ReasonTeardownFailed, Message: left}
+		} else {
+			teardownErr.Message += "; " + left
+		}
+	}
 	var te *drills.TimeoutError
 	if x.ctx.Err() != nil && errors.As(context.Cause(x.ctx), &te) {
 		// drill run --timeout: the whole invocation ran out of time. That is
@@ -84,6 +92,13 @@ func (x *run) runOutcome(plannedCycles int) (results.Status, *results.Error) {
 			msg = "the drill was interrupted before its first cycle"
 		}
 		return results.StatusCanceled, &results.Error{Reason: results.ReasonCanceled, Message: msg}
+	}
+	if err := x.resultsFailed(); err != nil {
+		msg := fmt.Sprintf("drill could not write its evidence into the results folder %s: %s; free space (or fix the file system) and run again", x.r.Store.Dir, x.redactor.Redact(err.Error()))
+		if teardownErr != nil {
+			msg += "; also: " + teardownErr.Message
+		}
+		return results.StatusFailed, &results.Error{Reason: results.ReasonResultsUnwritable, Message: msg}
 	}
 	if len(x.doc.Cycles) < plannedCycles && status == results.StatusPassed {
 		status = results.StatusFailed

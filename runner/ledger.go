@@ -20,15 +20,13 @@ func targetID(cycle int) string  { return fmt.Sprintf("c%d/target", cycle) }
 
 // ledgerCreate records what is about to be created. A ledger that cannot be
 // written is logged, not fatal: the drill itself can still clean up, only a
-// janitor after a crash would lack the record.
+// janitor after a crash would lack the record. Entries hold no secret value
+// by construction (internal/plan records secrets and secret-bearing
+// variables by reference, and Terraform variables unexpanded), so nothing
+// here needs redacting: a redacted value would make drill gc run with "***".
 func (x *run) ledgerCreate(e results.LedgerEntry) {
 	if x.ledger == nil {
 		return
-	}
-	if e.Terraform != nil {
-		for k, v := range e.Terraform.Vars {
-			e.Terraform.Vars[k] = x.redactor.Redact(v)
-		}
 	}
 	if err := x.ledger.Create(e); err != nil {
 		x.log.Warn("could not write the ledger", zap.Error(err))

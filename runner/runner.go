@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -44,6 +45,11 @@ type Runner struct {
 	// WaitLock, which waits for the other run to end.
 	Lock     bool
 	WaitLock bool
+	// Redactor is the redactor of the whole invocation, which drill's
+	// stdout and stderr go through: the run adds its secrets (and the
+	// sensitive outputs it learns) to it, so they are masked wherever drill
+	// prints. Nil: the run has a redactor of its own.
+	Redactor *drills.Redactor
 }
 
 // run holds the state of one drill while it executes.
@@ -65,7 +71,18 @@ type run struct {
 	notIdempotent []string
 	idemChecked   bool
 	keptWorkdirs  []string
-	ledger        *results.Ledger
+	// leftBehind says, per cycle, what is still there because its removal
+	// failed (a destroy that did not pass keeps its state), for the run's
+	// error message.
+	leftBehind []string
+	// resultsErr is the first failure to write the run's own evidence
+	// (a full disk): drill's environment failed, not the runbook.
+	resultsErr error
+	resultsMu  sync.Mutex
+	// stopAfterCycle is set when no further cycle may start (a cycle kept
+	// by --keep-on-failure).
+	stopAfterCycle bool
+	ledger         *results.Ledger
 	// lostResults is set once the run noticed its document was removed.
 	lostResults bool
 	// snaps writes the running document in the background.
@@ -79,6 +96,13 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 	log := r.Logger
 	if log == nil {
 		log = zap.NewNop()
+	}
+	if !filepath.IsAbs(r.Store.Dir) {
+		// Every path handed to steps and written into documents derives
+		// from the store's folder: it must not depend on drill's cwd.
+		if abs, err := filepath.Abs(r.Store.Dir); err == nil {
+			r.Store = results.Open(abs)
+		}
 	}
 	started := time.Now()
 	now := started.UTC()
@@ -103,7 +127,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 	}
 	x := &run{
 		r: r, plan: p, doc: doc, ctx: ctx, started: started,
-		redactor: drills.NewRedactor(p.Secrets...),
+		redactor: r.redactor(p.Secrets),
 		log:      log.With(zap.String("run", doc.RunID), zap.String("scenario", p.Scenario.Name)),
 	}
 	if r.Lock {
@@ -116,7 +140,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 	if err := r.Store.WriteRun(doc); err != nil {
 		return doc, fmt.Errorf("write run document: %w", err)
 	}
-	x.snaps = newSnapshotter(r.Store.SaveRun, x.log)
+	x.snaps = newSnapshotter(x.saveSnapshot, x.log)
 	defer x.snaps.close()
 	// The ledger records what the run creates before it is created, so that
 	// `drill gc` can remove it after a kill -9. Processes come first: every
@@ -134,8 +158,12 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 			break
 		}
 		x.cycle(i)
-		if x.toolMissing() {
+		if x.toolMissing() || x.resultsFailed() != nil {
 			// Every further cycle would fail the same way.
+			break
+		}
+		if x.stopAfterCycle {
+			x.skipCycles(i+1, cycles, "not run: cycle "+strconv.Itoa(i)+" failed and was kept for debugging (--keep-on-failure)")
 			break
 		}
 	}
@@ -150,6 +178,14 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 		return doc, fmt.Errorf("write run document: %w", err)
 	}
 	return doc, nil
+}
+
+func (r *Runner) redactor(secrets []string) *drills.Redactor {
+	if r.Redactor == nil {
+		return drills.NewRedactor(secrets...)
+	}
+	r.Redactor.Add(secrets...)
+	return r.Redactor
 }
 
 // lock takes the scenario's run lock. A busy scenario is an error, unless
@@ -207,6 +243,7 @@ func (x *run) save() {
 func (x *run) checkpoint() {
 	x.snaps.flush()
 	if err := x.r.Store.WriteRun(x.doc); err != nil {
+		x.noteResultsError(err)
 		x.log.Warn("could not save the run document", zap.Error(err))
 	}
 }
@@ -324,7 +361,7 @@ func (x *run) cycle(index int) {
 		} else {
 			x.recordTeardown(c, env, Step{Name: "destroy", Kind: x.plan.Target.Kind, Phase: results.PhaseDestroy, Timeout: x.plan.Target.Timeout}, func(ctx context.Context, env *drills.Env) error {
 				if err := target.Destroy(ctx, env); err != nil {
-					return err
+					return x.stillThere(ctx, env, target, err)
 				}
 				if lc, ok := target.(drills.LeftoverChecker); ok {
 					left, err := lc.Leftovers(ctx, env)
@@ -344,16 +381,11 @@ func (x *run) cycle(index int) {
 
 	if keep {
 		x.keptWorkdirs = append(x.keptWorkdirs, env.Workdir)
-		x.emit(Event{Kind: Notice, Run: x.doc, Cycle: c, Message: keepMessage(x.plan, env, target)})
+		x.stopAfterCycle = true
+		x.emit(Event{Kind: Notice, Run: x.doc, Cycle: c, Message: keepMessage(x.plan, env, target, x.r.Store.Dir)})
 	} else {
 		x.sweepProcesses(c, index)
-		if env.Workdir != "" {
-			if err := os.RemoveAll(env.Workdir); err != nil {
-				log.Warn("could not remove the workdir", zap.String("workdir", env.Workdir), zap.Error(err))
-			} else {
-				x.ledgerRelease(workdirID(index))
-			}
-		}
+		x.removeWorkdir(c, env, log)
 	}
 
 	end := time.Now()
@@ -469,16 +501,16 @@ func (x *run) stepTimeout(d time.Duration) time.Duration {
 	return 10 * time.Minute
 }
 
-func keepMessage(p *Plan, env *drills.Env, target drills.Target) string {
+func keepMessage(p *Plan, env *drills.Env, target drills.Target, resultsDir string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "cycle %d failed; kept for debugging (--keep-on-failure):\n  workdir: %s\n", env.Cycle, env.Workdir)
+	fmt.Fprintf(&b, "cycle %d failed; kept for debugging (--keep-on-failure), no further cycle runs:\n  workdir: %s\n", env.Cycle, env.Workdir)
 	if target != nil {
 		fmt.Fprintf(&b, "  target:  %s\n", target.Name())
 	}
 	if kc := env.Vars["KUBECONFIG"]; kc != "" {
 		fmt.Fprintf(&b, "  export KUBECONFIG=%s\n", kc)
 	}
-	b.WriteString("clean up with the scenario's teardown steps by hand, then `drill gc`")
+	fmt.Fprintf(&b, "clean up with `drill gc --results %s` (it runs the destroy and removes the workdir), or by hand with the scenario's teardown steps", resultsDir)
 	return b.String()
 }
 

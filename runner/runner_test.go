@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -658,22 +659,34 @@ func TestRunLeftoversAfterDestroy(t *testing.T) {
 		require.NotNil(t, destroy.Error)
 		assert.Equal(t, results.ReasonLeftovers, destroy.Error.Reason)
 		assert.Equal(t, "left after destroy: terraform_data.web", destroy.Error.Message)
+		// The state is never deleted while its target is not released: the
+		// workdir that holds it stays, and so do their ledger entries (and
+		// the run's processes entry), for drill gc.
 		outstanding, err := results.ReadLedger(h.store.Ledger(doc.Scenario.Name, doc.RunID).Path())
 		require.NoError(t, err)
-		require.Len(t, outstanding, 1, "only the target stays in the ledger, for drill gc")
-		assert.Equal(t, "c1/target", outstanding[0].ID)
-		assert.Equal(t, results.LedgerTerraform, outstanding[0].Kind)
+		assert.ElementsMatch(t, []string{"c1/target", "c1/workdir", "processes"}, ledgerIDs(outstanding))
+		assert.DirExists(t, doc.Cycles[0].Workdir, "the workdir holding the state is kept")
 		assert.Equal(t, results.StatusPassed, stepNamed(t, doc.Cycles[0], "deploy").Status)
 
 		assert.Equal(t, results.StatusFailed, doc.Status)
 		require.NotNil(t, doc.Error)
 		assert.Equal(t, results.ReasonTeardownFailed, doc.Error.Reason)
 		assert.Contains(t, doc.Error.Message, "cycle 1, step destroy: left after destroy: terraform_data.web")
+		assert.Contains(t, doc.Error.Message, "left behind: terraform state in "+doc.Cycles[0].Workdir)
+		assert.Contains(t, doc.Error.Message, "its workdir "+doc.Cycles[0].Workdir+" is kept")
 		assert.Contains(t, doc.Error.Message, "drill gc")
 		clean := checks(t, doc)[runner.CheckCleanTeardown]
 		assert.False(t, clean.OK)
 		assert.Equal(t, "left after destroy: terraform_data.web", clean.Detail)
 	})
+}
+
+func ledgerIDs(entries []results.LedgerEntry) []string {
+	var ids []string
+	for _, e := range entries {
+		ids = append(ids, e.ID)
+	}
+	return ids
 }
 
 func TestRunGuidelineFindingsOfAPassingDrill(t *testing.T) {
@@ -933,5 +946,115 @@ func TestRunWholeInvocationTimeoutIsTimedOut(t *testing.T) {
 		require.NotNil(t, doc.Error)
 		assert.Equal(t, results.ReasonTimeout, doc.Error.Reason)
 		assert.Equal(t, "drill run (--timeout) timed out after 1m30s; teardown ran", doc.Error.Message)
+	})
+}
+
+// --keep-on-failure keeps the failed cycle and provisions nothing more: the
+// remaining cycles are recorded as skipped, with the reason.
+func TestRunKeepOnFailureStopsAfterTheKeptCycle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		h.plan.Cycles = 3
+		h.runner.KeepOnFailure = true
+		h.plan.Steps = []runner.Step{step("deploy", deploy, time.Minute, func(context.Context, *drills.Env) error {
+			return errors.New("exit status 2")
+		})}
+
+		doc := h.run(t.Context())
+
+		require.Len(t, doc.Cycles, 3)
+		assert.Equal(t, results.StatusFailed, doc.Cycles[0].Status)
+		assert.Equal(t, []string{"preexisting", "provision", "outputs"}, h.target.Calls(), "one target provisioned, none destroyed")
+		for _, c := range doc.Cycles[1:] {
+			assert.Equal(t, results.StatusSkipped, c.Status, "cycle %d", c.Index)
+			assert.Empty(t, c.Steps, "cycle %d", c.Index)
+			require.NotNil(t, c.Error, "cycle %d", c.Index)
+			assert.Equal(t, results.ReasonSkipped, c.Error.Reason)
+			assert.Contains(t, c.Error.Message, "cycle 1 failed and was kept for debugging (--keep-on-failure)")
+		}
+		assert.Equal(t, results.StatusFailed, doc.Status)
+		outstanding, err := results.ReadLedger(h.store.Ledger(doc.Scenario.Name, doc.RunID).Path())
+		require.NoError(t, err)
+		assert.ElementsMatch(t, []string{"c1/workdir", "processes"}, ledgerIDs(outstanding), "drill gc can clean up the kept cycle")
+	})
+}
+
+// A destroy that fails never deletes the state it could not destroy: the
+// workdir holding it stays, its target and workdir stay in the ledger, and
+// the run's error says what is left, where, and how to remove it.
+func TestRunFailedDestroyKeepsTheStateForGC(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		h.plan.Cycles = 2
+		h.target.destroy = func(_ context.Context, env *drills.Env) error {
+			if env.Cycle == 1 {
+				return errors.New("terraform destroy: provider refused")
+			}
+			return nil
+		}
+		h.target.leftovers = nil
+		h.plan.Target.Ledger = func(env *drills.Env, _ drills.Target) *results.LedgerEntry {
+			return &results.LedgerEntry{Kind: results.LedgerTerraform, Terraform: &results.LedgerTerraformTarget{WorkingDir: filepath.Join(env.Workdir, "infra")}}
+		}
+		h.plan.Steps = []runner.Step{step("deploy", deploy, time.Minute, sleeper(0))}
+
+		doc := h.run(t.Context())
+
+		c1, c2 := doc.Cycles[0], doc.Cycles[1]
+		assert.Equal(t, results.StatusFailed, stepNamed(t, c1, "destroy").Status)
+		assert.DirExists(t, c1.Workdir, "cycle 1's state is kept")
+		assert.NoDirExists(t, c2.Workdir, "cycle 2 destroyed its target: its workdir is gone")
+		outstanding, err := results.ReadLedger(h.store.Ledger(doc.Scenario.Name, doc.RunID).Path())
+		require.NoError(t, err)
+		assert.ElementsMatch(t, []string{"c1/target", "c1/workdir", "processes"}, ledgerIDs(outstanding))
+
+		require.NotNil(t, doc.Error)
+		assert.Equal(t, results.ReasonTeardownFailed, doc.Error.Reason)
+		for _, want := range []string{
+			"cycle 1, step destroy: terraform destroy: provider refused",
+			"left behind: terraform state in " + filepath.Join(c1.Workdir, "infra"),
+			"its workdir " + c1.Workdir + " is kept",
+			"`drill gc --results " + h.store.Dir + "` retries the destroy",
+		} {
+			assert.Contains(t, doc.Error.Message, want)
+		}
+		assert.False(t, checkOK(t, doc)[runner.CheckCleanTeardown])
+	})
+}
+
+// When drill cannot write a step's log (the results folder's disk is full,
+// here: a file where the logs folder should be), the step's process is not
+// disturbed, its output still reaches the tail, and the run records drill's
+// environment failing rather than the runbook.
+func TestRunUnwritableLogIsAnEnvironmentFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		h.plan.Cycles = 2
+		h.plan.Steps = []runner.Step{
+			step("deploy", deploy, time.Minute, func(_ context.Context, env *drills.Env) error {
+				// Block the logs folder for every later step.
+				dir := filepath.Join(env.RunDir, "logs")
+				require.NoError(t, os.RemoveAll(dir))
+				require.NoError(t, os.WriteFile(dir, nil, 0o644))
+				return nil
+			}),
+			step("fill", deploy, time.Minute, func(_ context.Context, env *drills.Env) error {
+				_, _ = io.WriteString(env.Output(), "writing the cache\nno space left on device\n")
+				return errors.New("exit status 1")
+			}),
+		}
+
+		doc := h.run(t.Context())
+
+		require.Len(t, doc.Cycles, 1, "no further cycle once drill cannot record")
+		fill := stepNamed(t, doc.Cycles[0], "fill")
+		require.NotNil(t, fill.Error)
+		assert.Equal(t, results.ReasonResultsUnwritable, fill.Error.Reason)
+		assert.Contains(t, fill.Error.Message, "drill could not record this step")
+		assert.Contains(t, fill.Error.OutputTail, "no space left on device", "the output still reached the tail")
+		assert.Equal(t, results.StatusPassed, stepNamed(t, doc.Cycles[0], "destroy").Status, "teardown still ran")
+		require.NotNil(t, doc.Error)
+		assert.Equal(t, results.ReasonResultsUnwritable, doc.Error.Reason)
+		assert.Contains(t, doc.Error.Message, "drill could not write its evidence into the results folder "+h.store.Dir)
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,12 +105,16 @@ func (x *run) exec(parent context.Context, c *results.Cycle, env *drills.Env, s 
 	} else if err == nil {
 		rec.Attempts = 1
 	}
-	closeLog()
+	logErr := closeLog()
 
 	end := time.Now()
 	rec.FinishedAt = utc(end)
 	rec.DurationMs = end.Sub(start).Milliseconds()
 	rec.Status, rec.Error = x.classify(parent, err, s)
+	if logErr != nil {
+		x.noteResultsError(logErr)
+		x.unwritableLog(rec, logErr)
+	}
 	if rec.Error != nil {
 		rec.Error.OutputTail = x.redactor.Redact(tail.String())
 	}
@@ -213,28 +218,75 @@ func isTimeout(err error) bool {
 }
 
 // openLog creates the step's log file behind a redacting writer, and a tail
-// buffer of the redacted output for the result document. When the file
-// cannot be created the output still reaches the tail, so nothing is lost
-// silently: the problem is logged.
-func (x *run) openLog(path string, log *zap.Logger) (*stepOutput, *tailBuffer, func()) {
+// buffer of the redacted output for the result document. The writer never
+// fails the step: when the file cannot be created or written (the disk is
+// full), the output still reaches the tail, the step's process is never
+// blocked or killed by a broken pipe because drill could not log, and the
+// close function returns the first failure, which the runner records as
+// drill's environment failing.
+func (x *run) openLog(path string, log *zap.Logger) (*stepOutput, *tailBuffer, func() error) {
 	tail := newTailBuffer(tailLines)
-	var sink io.Writer = tail
-	var f *os.File
+	file := &logFile{path: path}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		log.Warn("could not create the log folder", zap.Error(err))
-	} else if f, err = os.Create(path); err != nil {
-		log.Warn("could not create the step log", zap.Error(err))
-		f = nil
+		file.err = fmt.Errorf("create the log folder of %s: %w", x.r.Store.Rel(path), err)
+	} else if f, err := os.Create(path); err != nil {
+		file.err = fmt.Errorf("create the step log %s: %w", x.r.Store.Rel(path), err)
+	} else {
+		file.f = f
 	}
-	if f != nil {
-		sink = io.MultiWriter(f, tail)
+	if file.err != nil {
+		log.Warn("could not create the step log", zap.Error(file.err))
 	}
-	w := x.redactor.Writer(sink)
-	return &stepOutput{w: w}, tail, func() {
+	w := x.redactor.Writer(io.MultiWriter(file, tail))
+	return &stepOutput{w: w}, tail, func() error {
 		_ = w.Close()
-		if f != nil {
-			_ = f.Close()
+		return file.close(x.r.Store.Rel(path))
+	}
+}
+
+// logFile is a step log that swallows its write errors and remembers the
+// first: a step's output must keep flowing to the tail buffer (and the
+// step's process must not block) whatever happens to the file.
+type logFile struct {
+	path string
+	f    *os.File
+	err  error
+}
+
+func (l *logFile) Write(p []byte) (int, error) {
+	if l.f != nil && l.err == nil {
+		if _, err := l.f.Write(p); err != nil {
+			l.err = err
 		}
+	}
+	return len(p), nil
+}
+
+// close closes the file and returns the first error the log met, naming it.
+func (l *logFile) close(rel string) error {
+	if l.f != nil {
+		if err := l.f.Close(); err != nil && l.err == nil {
+			l.err = err
+		}
+	}
+	if l.err != nil && !strings.Contains(l.err.Error(), rel) {
+		return fmt.Errorf("write the step log %s: %w", rel, l.err)
+	}
+	return l.err
+}
+
+// unwritableLog makes a step whose log could not be written say so. A
+// step that failed meanwhile is not blamed on the runbook: its failure is
+// recorded as drill's environment failing (the disk holding the results
+// filled up, and the step may well have failed for the same reason).
+func (x *run) unwritableLog(rec *results.Step, err error) {
+	msg := x.redactor.Redact(err.Error())
+	if rec.Error == nil {
+		return // passed; the run's error tells that its evidence is incomplete
+	}
+	if rec.Error.Reason == results.ReasonStepFailed || rec.Error.Reason == results.ReasonTeardownFailed {
+		rec.Error.Reason = results.ReasonResultsUnwritable
+		rec.Error.Message = "drill could not record this step: " + msg + "; the step's own failure (" + rec.Error.Message + ") may come from the same cause"
 	}
 }
 

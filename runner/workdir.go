@@ -17,9 +17,14 @@ import (
 
 // workdirPath names a cycle's workdir. The name is known before the folder
 // exists, so the ledger can record it first; the run ID makes it unique.
+// It is absolute even when TMPDIR is not: steps get it as DRILL_WORKDIR
+// and run in other folders.
 func workdirPath(tempDir, scenario, runID string, cycle int) string {
 	if tempDir == "" {
 		tempDir = os.TempDir()
+	}
+	if abs, err := filepath.Abs(tempDir); err == nil {
+		tempDir = abs
 	}
 	return filepath.Join(tempDir, fmt.Sprintf("drill-%s-%s-c%d", scenario, runID, cycle))
 }

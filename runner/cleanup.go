@@ -1,0 +1,108 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/results"
+)
+
+// removeWorkdir removes the cycle's workdir, but only as the ledger's rule
+// allows (results.MayRemoveWorkdir): a workdir still holding the state of a
+// target whose destroy did not pass is kept, with its ledger entries, so
+// that `drill gc` can retry the destroy. What is kept is recorded for the
+// run's error message and told to the operator now.
+func (x *run) removeWorkdir(c *results.Cycle, env *drills.Env, log *zap.Logger) {
+	if env.Workdir == "" {
+		return
+	}
+	if err := results.MayRemoveWorkdir(env.Workdir, x.ledger.Outstanding()); err != nil {
+		var inUse *results.WorkdirInUseError
+		msg := err.Error()
+		if errors.As(err, &inUse) {
+			var what []string
+			for _, h := range inUse.Holders {
+				what = append(what, h.Describe())
+			}
+			msg = fmt.Sprintf("cycle %d: left behind: %s (its workdir %s is kept); `drill gc --results %s` retries the destroy",
+				c.Index, strings.Join(what, ", "), env.Workdir, x.r.Store.Dir)
+		}
+		x.leftBehind = append(x.leftBehind, msg)
+		x.keptWorkdirs = append(x.keptWorkdirs, env.Workdir)
+		log.Warn("workdir kept: it holds state that was not destroyed", zap.String("workdir", env.Workdir), zap.Error(err))
+		x.emit(Event{Kind: Notice, Run: x.doc, Cycle: c, Message: msg})
+		return
+	}
+	if err := os.RemoveAll(env.Workdir); err != nil {
+		log.Warn("could not remove the workdir", zap.String("workdir", env.Workdir), zap.Error(err))
+		return
+	}
+	x.ledgerRelease(workdirID(env.Cycle))
+}
+
+// stillThere adds to a failed destroy's error what the target says is
+// still there (the resources left in the Terraform state), so the operator
+// reads what is left, not only that something failed. The check gets a
+// short time of its own: the destroy may have used up its timeout.
+func (x *run) stillThere(ctx context.Context, env *drills.Env, target drills.Target, err error) error {
+	lc, ok := target.(drills.LeftoverChecker)
+	if !ok {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	left, lerr := lc.Leftovers(cctx, env)
+	if lerr != nil || len(left) == 0 {
+		return err
+	}
+	x.leftovers = append(x.leftovers, left...)
+	return fmt.Errorf("%w; still there: %s", err, strings.Join(left, ", "))
+}
+
+// skipCycles records cycles from..to as skipped, so the document says why
+// a drill planned for more cycles ran fewer.
+func (x *run) skipCycles(from, to int, why string) {
+	now := time.Now().UTC()
+	for i := from; i <= to; i++ {
+		x.doc.Cycles = append(x.doc.Cycles, results.Cycle{
+			Index: i, Status: results.StatusSkipped, StartedAt: now, FinishedAt: &now, Steps: []results.Step{},
+			Error: &results.Error{Reason: results.ReasonSkipped, Message: why},
+		})
+	}
+	x.save()
+}
+
+// saveSnapshot writes a snapshot of the running document, and remembers a
+// failure to write it as a failure of drill's environment.
+func (x *run) saveSnapshot(doc *results.Run) error {
+	err := x.r.Store.SaveRun(doc)
+	if err != nil {
+		x.noteResultsError(err)
+	}
+	return err
+}
+
+// noteResultsError records the first failure to write the run's own
+// evidence (a log, a document): a full disk, a quota, a read-only or failing
+// file system. It is drill's environment that failed, and the run says so
+// (ReasonResultsUnwritable, exit 3) instead of blaming the runbook.
+func (x *run) noteResultsError(err error) {
+	x.resultsMu.Lock()
+	defer x.resultsMu.Unlock()
+	if x.resultsErr == nil {
+		x.resultsErr = err
+	}
+}
+
+func (x *run) resultsFailed() error {
+	x.resultsMu.Lock()
+	defer x.resultsMu.Unlock()
+	return x.resultsErr
+}
