@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/scenarios"
 )
@@ -62,13 +64,18 @@ func exitf(code int, format string, a ...any) error {
 // process exit code. It never panics at the user: a panic becomes exit 1
 // with a message asking for a bug report.
 func Run(ctx context.Context, args []string, streams Streams) (code int) {
+	ignoreSIGPIPE()
+	redactor := drills.NewRedactor()
+	terminal := terminalOf(streams)
+	streams, out := wrapStreams(streams, redactor)
+	defer out.close()
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(streams.Err, "drill: internal error: %v (please report this as a bug)\n", r)
 			code = ExitFailed
 		}
 	}()
-	root := newRootCommand(streams)
+	root := newRootCommand(streams, redactor, terminal)
 	root.SetArgs(args)
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
@@ -98,16 +105,23 @@ func printError(w io.Writer, err error) {
 	fmt.Fprintf(w, "drill: %s\n", err)
 }
 
-// commandWithContext is a helper for subcommands that need the root flags.
+// app is what every subcommand shares: the streams, the root flags, and
+// the invocation's one redactor.
 type app struct {
 	streams   Streams
 	results   string
 	logFormat string
 	verbose   int
+	// redactor masks every secret this invocation learns, on stdout,
+	// stderr and everything drill writes (see outputStreams).
+	redactor *drills.Redactor
+	// terminal tells which of the original streams are terminals: the
+	// wrapped streams are not *os.File any more.
+	terminal terminals
 }
 
-func newRootCommand(streams Streams) *cobra.Command {
-	a := &app{streams: streams}
+func newRootCommand(streams Streams, redactor *drills.Redactor, terminal terminals) *cobra.Command {
+	a := &app{streams: streams, redactor: redactor, terminal: terminal}
 	root := &cobra.Command{
 		Use:   "drill",
 		Short: "Check, on a schedule and on demand, that a stack can be rebuilt from scratch by following its scripts",
@@ -145,7 +159,15 @@ successfully redeploy by following scripts" holds.`,
 	return root
 }
 
-func openStore(a *app) *results.Store { return results.Open(a.results) }
+// openStore opens the results folder by its absolute path: every path
+// drill hands to steps (DRILL_RESULTS_DIR, KUBECONFIG) and prints derives
+// from it, and must not depend on the current folder.
+func openStore(a *app) *results.Store {
+	if abs, err := filepath.Abs(a.results); err == nil {
+		return results.Open(abs)
+	}
+	return results.Open(a.results)
+}
 
 // usageArgs wraps cobra's argument validators so a wrong count is exit 2 with
 // a plain message.

@@ -2,17 +2,21 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/redeploy-drill/drill/internal/janitor"
+	"github.com/redeploy-drill/drill/results"
 )
 
 func newGCCommand(a *app) *cobra.Command {
 	var (
 		dryRun bool
 		output string
+		forget []string
 	)
 	cmd := &cobra.Command{
 		Use:   "gc",
@@ -20,9 +24,19 @@ func newGCCommand(a *app) *cobra.Command {
 		Long: `gc reads the ledger of every run in the results folder whose drill is no longer alive
 (killed with -9, machine rebooted, teardown failed) and removes what it recorded and never
 released: processes carrying the run's DRILL_RUN_ID, kind clusters, Terraform targets
-(terraform destroy with the saved state) and cycle workdirs. Runs left "running" are then
-marked canceled with reason Aborted. Exit 0 when nothing is left, 4 when something could not
-be removed.`,
+(terraform destroy with the saved state, the same variables, var files and environment as the
+run: passed variables and secrets are read again from gc's own environment) and cycle
+workdirs. An item is reported removed only once it is gone and checked gone; anything else
+stays in the ledger for the next gc. Runs left "running" are then marked canceled with reason
+Aborted. Only one gc works on a results folder at a time; a second one waits for it.
+
+--forget SCENARIO/RUN-ID releases a run's ledger entries without removing anything, once you
+have removed (or found gone) by hand what they stand for, such as the resources of a
+Terraform state that was lost.
+
+Exit 0 when nothing is left, 4 when something could not be removed (the message says what
+and why), 130/143 when interrupted (the current destroy is interrupted cleanly and its entry
+stays for the next gc).`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "text" && output != "json" {
@@ -32,8 +46,32 @@ be removed.`,
 			if err != nil {
 				return err
 			}
-			j := &janitor.Janitor{Store: openStore(a), Logger: log, DryRun: dryRun}
-			rep, err := j.Collect(cmd.Context())
+			defer func() { _ = log.Sync() }()
+			store := openStore(a)
+			j := &janitor.Janitor{Store: store, Logger: log, DryRun: dryRun, Redactor: a.redactor}
+			if len(forget) > 0 {
+				return a.forget(j, forget)
+			}
+
+			ctx, sigs := withSignals(cmd.Context(), a.streams.Err)
+			defer sigs.stop()
+			sigs.setOnThird(func() string { return "what the interrupted gc was removing stays in its run's ledger" })
+			if !dryRun {
+				release, err := store.LockGC(ctx, false)
+				var busy *results.BusyError
+				if errors.As(err, &busy) {
+					fmt.Fprintf(a.streams.Err, "drill: %s; waiting for it\n", busy)
+					release, err = store.LockGC(ctx, true)
+				}
+				if err != nil {
+					if sig := sigs.received(); sig != nil {
+						return &ExitError{Code: signalCode(sig)}
+					}
+					return exitf(ExitEnvironment, "gc in %s: %w", a.results, err)
+				}
+				defer release()
+			}
+			rep, err := j.Collect(ctx)
 			if err != nil {
 				return exitf(ExitEnvironment, "gc in %s: %w", a.results, err)
 			}
@@ -49,7 +87,11 @@ be removed.`,
 			} else {
 				printGC(a, rep, dryRun)
 			}
-			if !dryRun && rep.Left() {
+			switch {
+			case sigs.received() != nil:
+				fmt.Fprintf(a.streams.Err, "drill: gc interrupted; what it did not remove stays in the ledger for the next `drill gc`\n")
+				return &ExitError{Code: signalCode(sigs.received())}
+			case !dryRun && rep.Left():
 				return &ExitError{Code: ExitTeardown}
 			}
 			return nil
@@ -57,7 +99,29 @@ be removed.`,
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list what would be removed, touch nothing")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text|json")
+	cmd.Flags().StringArrayVar(&forget, "forget", nil, "release SCENARIO/RUN-ID's ledger entries without removing anything (after cleaning up by hand); repeatable")
 	return cmd
+}
+
+// forget releases the ledger entries of the runs named SCENARIO/RUN-ID.
+func (a *app) forget(j *janitor.Janitor, runs []string) error {
+	for _, arg := range runs {
+		scenario, id, ok := strings.Cut(arg, "/")
+		if !ok || scenario == "" || id == "" {
+			return exitf(ExitUsage, "--forget %q: want SCENARIO/RUN-ID", arg)
+		}
+		entries, err := j.Forget(scenario, id)
+		if err != nil {
+			return exitf(ExitUsage, "--forget: %w", err)
+		}
+		if len(entries) == 0 {
+			fmt.Fprintf(a.streams.Out, "nothing outstanding in %s\n", arg)
+		}
+		for _, e := range entries {
+			fmt.Fprintf(a.streams.Out, "forgotten     %s  %s\n", arg, e.Describe())
+		}
+	}
+	return nil
 }
 
 func printGC(a *app, rep *janitor.Report, dryRun bool) {
@@ -73,7 +137,7 @@ func printGC(a *app, rep *janitor.Report, dryRun bool) {
 		case it.Removed:
 			fmt.Fprintf(w, "removed       %s/%s  %s\n", it.Scenario, it.RunID, it.What)
 		default:
-			fmt.Fprintf(w, "FAILED        %s/%s  %s: %s\n", it.Scenario, it.RunID, it.What, it.Error)
+			fmt.Fprintf(w, "LEFT          %s/%s  %s: %s\n", it.Scenario, it.RunID, it.What, it.Error)
 		}
 	}
 	for _, r := range rep.Aborted {

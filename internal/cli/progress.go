@@ -39,9 +39,9 @@ type runningStep struct {
 	since           time.Time
 }
 
-func newProgress(w io.Writer, prefix bool, store *results.Store) *progress {
+func newProgress(w io.Writer, terminal bool, prefix bool, store *results.Store) *progress {
 	p := &progress{w: w, prefix: prefix, running: map[string]runningStep{}, stopped: make(chan struct{}), runs: map[string]*results.Run{}, store: store}
-	p.live = isTerminal(w) && os.Getenv("CI") != "true" && os.Getenv("NO_COLOR") == ""
+	p.live = terminal && os.Getenv("CI") != "true" && os.Getenv("NO_COLOR") == ""
 	if p.live {
 		go p.tick()
 	}

@@ -21,12 +21,11 @@ type terminalPrompter struct {
 	out io.Writer
 }
 
-func newPrompter(s Streams) *terminalPrompter {
-	in, ok := s.In.(*os.File)
-	if !ok || !isTerminal(in) || !isTerminal(s.Err) || os.Getenv("CI") == "true" {
+func newPrompter(s Streams, t terminals) *terminalPrompter {
+	if !t.in || !t.err || os.Getenv("CI") == "true" {
 		return nil
 	}
-	return &terminalPrompter{in: bufio.NewReader(in), out: s.Err}
+	return &terminalPrompter{in: bufio.NewReader(s.In), out: s.Err}
 }
 
 // Confirm shows the instructions and waits for "done" (or "abort").

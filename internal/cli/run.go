@@ -78,7 +78,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %w", s.File, err)}
 		}
 	}
-	if err := results.CheckWritable(a.results); err != nil {
+	if err := results.CheckWritable(openStore(a).Dir); err != nil {
 		return &ExitError{Code: ExitEnvironment, Err: err}
 	}
 
@@ -90,7 +90,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 		defer cancel()
 	}
 
-	display := newProgress(a.streams.Err, len(list) > 1, results.Open(a.results))
+	display := newProgress(a.streams.Err, a.terminal.err, len(list) > 1, openStore(a))
 	defer display.close()
 	sigs.setOnThird(display.leftBehind)
 
@@ -106,10 +106,11 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			r := &runner.Runner{
-				Store:           results.Open(a.results),
+				Store:           openStore(a),
 				Logger:          log,
 				Observer:        display.observe,
-				Prompter:        newPrompter(a.streams),
+				Prompter:        newPrompter(a.streams, a.terminal),
+				Redactor:        a.redactor,
 				KeepOnFailure:   f.keepOnFailure,
 				Trigger:         trigger(f.trigger),
 				Tools:           tools,

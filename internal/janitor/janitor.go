@@ -1,10 +1,12 @@
-// Package janitor removes what dead drill runs left behind. It reads each
-// run's ledger (results.Ledger), finds the entries created and never
-// released, and removes them: processes carrying the run's DRILL_RUN_ID,
-// kind clusters, Terraform targets (terraform destroy with the saved
-// state) and cycle workdirs. Runs still marked running whose drill process
-// is gone are then marked canceled with reason Aborted, so no run stays
-// "running" forever.
+// Package janitor is drill gc: it removes what dead drill runs left behind.
+// It reads each run's ledger (results.Ledger), finds the entries created and
+// never released, and removes them: processes carrying the run's
+// DRILL_RUN_ID, kind clusters, Terraform targets (terraform destroy with
+// the saved state, run exactly as the run ran it) and cycle workdirs. An
+// entry is reported removed only once it is gone and verified gone; what
+// could not be removed stays in the ledger for the next gc. Runs still
+// marked running whose drill process is gone are then marked canceled with
+// reason Aborted, so no run stays "running" forever.
 package janitor
 
 import (
@@ -12,9 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -22,6 +27,7 @@ import (
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/kind"
 	"github.com/redeploy-drill/drill/drills/terraform"
+	"github.com/redeploy-drill/drill/internal/plan"
 	"github.com/redeploy-drill/drill/internal/procs"
 	"github.com/redeploy-drill/drill/results"
 )
@@ -38,8 +44,15 @@ type Janitor struct {
 	// removed (default 2 minutes): a kind node container whose `docker run`
 	// outlived the killed drill survives a delete issued while it starts.
 	Settle time.Duration
+	// Redactor masks the secrets gc reads to rebuild a run's environment,
+	// in gc.log, in terraform's output and in every message. The CLI passes
+	// the one its stdout and stderr go through. Nil: a new one.
+	Redactor *drills.Redactor
+	// LookupEnv reads gc's own environment, where a run's passed variables
+	// and secrets are read again (default os.LookupEnv).
+	LookupEnv func(string) (string, bool)
 
-	log io.Writer // the current run's gc.log
+	log io.Writer // the current run's gc.log, redacted
 }
 
 // Item is one thing a dead run left, and what became of it.
@@ -49,7 +62,8 @@ type Item struct {
 	Entry    results.LedgerEntry `json:"entry"`
 	// What says, for humans, what the item is.
 	What string `json:"what"`
-	// Removed is true once the item is gone (never in a dry run).
+	// Removed is true once the item is gone and verified gone (never in a
+	// dry run).
 	Removed bool   `json:"removed"`
 	Error   string `json:"error,omitempty"`
 }
@@ -59,8 +73,11 @@ type Report struct {
 	Items []Item `json:"items"`
 	// Aborted lists the runs marked canceled/Aborted (or, in a dry run, that would be).
 	Aborted []string `json:"aborted,omitempty"`
-	// Warnings name result documents that could not be read.
+	// Warnings name what could not be read: damaged documents, unreadable
+	// ledgers, runs whose liveness cannot be told.
 	Warnings []string `json:"warnings,omitempty"`
+	// Interrupted is set when ctx ended before everything was tried.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // Left reports whether anything is still there after the collection.
@@ -73,8 +90,34 @@ func (r *Report) Left() bool {
 	return false
 }
 
-// Collect finds dead runs and removes what they left.
+// Collect finds dead runs and removes what they left. It reads the run
+// folders and their ledgers, not only the documents: a run whose document
+// is missing, empty or damaged still has its ledger collected, judged dead
+// or alive from the pid and host its ledger entries carry. When ctx ends
+// (an interrupt), the entry being removed is interrupted cleanly (terraform
+// gets SIGINT and saves its state), nothing further is tried, and what was
+// not removed stays in the ledger.
 func (j *Janitor) Collect(ctx context.Context) (*Report, error) {
+	j.defaults()
+	rep := &Report{}
+	runs, err := j.runs(rep)
+	if err != nil {
+		return rep, err
+	}
+	for _, r := range runs {
+		if ctx.Err() != nil {
+			rep.Interrupted = true
+			break
+		}
+		j.collectRun(ctx, rep, r)
+	}
+	if ctx.Err() != nil {
+		rep.Interrupted = true
+	}
+	return rep, nil
+}
+
+func (j *Janitor) defaults() {
 	if j.Logger == nil {
 		j.Logger = zap.NewNop()
 	}
@@ -84,92 +127,198 @@ func (j *Janitor) Collect(ctx context.Context) (*Report, error) {
 	if j.Settle <= 0 {
 		j.Settle = 2 * time.Minute
 	}
-	rep := &Report{}
-	names, err := j.Store.Scenarios()
-	if err != nil {
-		return nil, err
+	if j.Redactor == nil {
+		j.Redactor = drills.NewRedactor()
 	}
-	for _, name := range names {
-		runs, warnings, err := j.Store.Runs(name)
-		for _, w := range warnings {
-			rep.Warnings = append(rep.Warnings, w.Error())
+	if j.LookupEnv == nil {
+		j.LookupEnv = os.LookupEnv
+	}
+}
+
+// deadRun is a run gc looks at: its document when it could be read, and
+// what its ledger still holds.
+type deadRun struct {
+	scenario, id string
+	doc          *results.Run // nil: missing or damaged
+	entries      []results.LedgerEntry
+}
+
+// runs lists the runs of every scenario folder that may have left
+// something: a ledger with outstanding entries, or a document still
+// marked running. Anything that cannot be read is a warning, never the end
+// of the collection.
+func (j *Janitor) runs(rep *Report) ([]deadRun, error) {
+	scenarios, err := os.ReadDir(j.Store.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", j.Store.Dir, err)
+	}
+	warn := func(format string, a ...any) {
+		rep.Warnings = append(rep.Warnings, j.Redactor.Redact(fmt.Sprintf(format, a...)))
+	}
+	var out []deadRun
+	for _, s := range scenarios {
+		if !s.IsDir() || !plainName(s.Name()) {
+			continue
 		}
+		dir := filepath.Join(j.Store.Dir, s.Name())
+		entries, err := os.ReadDir(dir)
 		if err != nil {
-			return rep, err
+			warn("skipped %s: %v", dir, err)
+			continue
 		}
-		for _, r := range runs {
-			if r.Status == results.StatusRunning && Alive(r) {
+		ids := map[string]bool{}
+		for _, e := range entries {
+			name := e.Name()
+			switch {
+			case e.IsDir() && plainName(name):
+				ids[name] = true
+			case strings.HasSuffix(name, ".json") && plainName(name) && name != results.LatestFile && name != results.IndexFile:
+				ids[strings.TrimSuffix(name, ".json")] = true
+			}
+		}
+		names := make([]string, 0, len(ids))
+		for id := range ids {
+			names = append(names, id)
+		}
+		sort.Strings(names)
+		for _, id := range names {
+			r := deadRun{scenario: s.Name(), id: id}
+			docPath := j.Store.RunPath(s.Name(), id)
+			doc, derr := results.ReadRun(docPath)
+			switch {
+			case derr == nil && doc.RunID == id && doc.Scenario.Name == s.Name():
+				r.doc = doc
+			case derr == nil:
+				warn("skipped %s: its runId or scenario does not match its file", docPath)
+			case !errors.Is(derr, fs.ErrNotExist):
+				warn("%v", derr)
+			}
+			ledger := j.Store.Ledger(s.Name(), id).Path()
+			r.entries, err = results.ReadLedger(ledger)
+			if err != nil {
+				warn("ledger %s: %v", ledger, err)
+			}
+			if len(r.entries) == 0 && (r.doc == nil || r.doc.Status != results.StatusRunning) {
+				continue // nothing left, nothing to mark
+			}
+			if alive, known := j.alive(r); alive || !known {
+				if !known {
+					warn("%s/%s: its document is missing or damaged and its ledger does not say which drill wrote it, so gc cannot tell whether it still runs; left alone", s.Name(), id)
+				}
 				continue // a live drill cleans up after itself
 			}
-			j.collectRun(ctx, rep, r)
+			out = append(out, r)
 		}
 	}
-	return rep, nil
+	return out, nil
+}
+
+// alive tells whether the drill of r may still be running, and whether
+// that can be known at all. A finished document means its drill is done
+// with it (what its ledger still holds was kept on purpose or left by a
+// failed teardown); a running one is judged by its pid; without a document
+// the ledger entries' pid and host tell.
+func (j *Janitor) alive(r deadRun) (alive, known bool) {
+	if r.doc != nil {
+		if r.doc.Status.Finished() {
+			return false, true
+		}
+		return Alive(r.doc), true
+	}
+	for _, e := range r.entries {
+		if e.Pid > 0 {
+			return processAlive(e.Pid, e.Host, e.Time), true
+		}
+	}
+	return false, false
 }
 
 // Alive reports whether the drill that wrote a running document is still
 // there. Runs from another host cannot be judged and count as alive.
 func Alive(r *results.Run) bool {
-	host, _ := os.Hostname()
-	if r.Pid <= 0 || r.Host.Name != host {
+	return processAlive(r.Pid, r.Host.Name, r.StartedAt)
+}
+
+// processAlive reports whether the drill with pid on host, which started
+// no later than since, is still there: a pid on another host cannot be
+// judged and counts as alive; a recycled pid belongs to a process that
+// started after since.
+func processAlive(pid int, host string, since time.Time) bool {
+	self, _ := os.Hostname()
+	if pid <= 0 || host != self {
 		return true
 	}
-	if !procs.Alive(r.Pid) {
+	if !procs.Alive(pid) {
 		return false
 	}
-	// A recycled pid belongs to a process that started after the run did.
-	if started, ok := procs.StartTime(r.Pid); ok && started.After(r.StartedAt.Add(2*time.Second)) {
+	if started, ok := procs.StartTime(pid); ok && started.After(since.Add(2*time.Second)) {
 		return false
 	}
 	return true
 }
 
-func (j *Janitor) collectRun(ctx context.Context, rep *Report, r *results.Run) {
-	ledger := j.Store.Ledger(r.Scenario.Name, r.RunID)
-	entries, err := results.ReadLedger(ledger.Path())
-	if err != nil {
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("ledger %s: %v", ledger.Path(), err))
-	}
-	if len(entries) == 0 && r.Status != results.StatusRunning {
-		return
-	}
+// plainName accepts a visible file name: no dot files (temporary files,
+// locks), nothing that could climb out of the results folder.
+func plainName(s string) bool {
+	return s != "" && !strings.HasPrefix(s, ".") && filepath.IsLocal(s) && !strings.ContainsAny(s, `/\`)
+}
+
+func (j *Janitor) collectRun(ctx context.Context, rep *Report, r deadRun) {
 	// What terraform and kind print while cleaning up is evidence too: it
-	// goes next to the run's step logs.
+	// goes next to the run's step logs, redacted like them.
 	if !j.DryRun {
-		logPath := filepath.Join(j.Store.RunDir(r.Scenario.Name, r.RunID), "gc.log")
+		logPath := filepath.Join(j.Store.RunDir(r.scenario, r.id), "gc.log")
 		if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err == nil {
 			if f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
-				defer f.Close()
-				j.log = f
+				w := j.Redactor.Writer(f)
+				j.log = w
+				defer func() {
+					_ = w.Close()
+					_ = f.Close()
+					j.log = nil
+				}()
+				fmt.Fprintf(w, "--- drill gc (pid %d) at %s\n", os.Getpid(), time.Now().UTC().Format(time.RFC3339))
 			}
 		}
 	}
+	ledger := j.Store.Ledger(r.scenario, r.id)
+	entries := slices.Clone(r.entries)
 	// Processes first (a killed drill's terraform may still hold the state
 	// lock), then targets, then the workdirs holding their state.
 	sort.SliceStable(entries, func(a, b int) bool { return order(entries[a].Kind) < order(entries[b].Kind) })
+	remaining := slices.Clone(entries)
 	var removed []string
 	for _, e := range entries {
-		it := Item{Scenario: r.Scenario.Name, RunID: r.RunID, Entry: e, What: Describe(e)}
-		if !j.DryRun {
-			err := j.remove(ctx, r, e)
+		it := Item{Scenario: r.scenario, RunID: r.id, Entry: e, What: e.Describe()}
+		switch {
+		case j.DryRun:
+		case ctx.Err() != nil:
+			it.Error = "not tried: drill gc was interrupted"
+		default:
+			err := j.remove(ctx, r, e, remaining)
 			if err == nil {
 				it.Removed = true
 				removed = append(removed, it.What)
+				remaining = slices.DeleteFunc(remaining, func(o results.LedgerEntry) bool { return o.ID == e.ID })
 				if lerr := ledger.Release(e.ID); lerr != nil {
 					j.Logger.Warn("could not write the ledger", zap.Error(lerr))
 				}
 			} else {
-				it.Error = err.Error()
+				it.Error = j.Redactor.Redact(err.Error())
+				if j.log != nil {
+					fmt.Fprintf(j.log, "--- %s: not removed: %s\n", it.What, it.Error)
+				}
 			}
 		}
-		if it.Removed || it.Error != "" || j.DryRun {
-			rep.Items = append(rep.Items, it)
-		}
+		rep.Items = append(rep.Items, it)
 	}
-	if r.Status == results.StatusRunning {
-		rep.Aborted = append(rep.Aborted, r.Scenario.Name+"/"+r.RunID)
+	if r.doc != nil && r.doc.Status == results.StatusRunning && ctx.Err() == nil {
+		rep.Aborted = append(rep.Aborted, r.scenario+"/"+r.id)
 		if !j.DryRun {
-			j.markAborted(r, removed)
+			j.markAborted(r.doc, removed)
 		}
 	}
 }
@@ -185,25 +334,12 @@ func order(kind string) int {
 }
 
 // Describe says, for humans, what a ledger entry stands for.
-func Describe(e results.LedgerEntry) string {
-	switch e.Kind {
-	case results.LedgerProcesses:
-		return "processes with DRILL_RUN_ID=" + e.RunID
-	case results.LedgerKindCluster:
-		return "kind cluster " + e.Cluster
-	case results.LedgerTerraform:
-		if e.Terraform != nil {
-			return "terraform state in " + e.Terraform.WorkingDir
-		}
-		return "terraform target"
-	case results.LedgerWorkdir:
-		return "workdir " + e.Path
-	}
-	return e.Kind + " " + e.ID
-}
+func Describe(e results.LedgerEntry) string { return e.Describe() }
 
-// remove deletes one ledger entry's resource; nothing there is success.
-func (j *Janitor) remove(ctx context.Context, r *results.Run, e results.LedgerEntry) error {
+// remove deletes one ledger entry's resource and verifies it is gone;
+// nothing there is success. remaining holds the run's entries not removed
+// yet, for the rule on workdirs.
+func (j *Janitor) remove(ctx context.Context, r deadRun, e results.LedgerEntry, remaining []results.LedgerEntry) error {
 	switch e.Kind {
 	case results.LedgerProcesses:
 		ps, err := procs.WithEnv("DRILL_RUN_ID", e.RunID)
@@ -215,7 +351,7 @@ func (j *Janitor) remove(ctx context.Context, r *results.Run, e results.LedgerEn
 		}
 		return nil
 	case results.LedgerKindCluster:
-		env := j.env(r, "")
+		env := j.baseEnv(r)
 		env.Cycle = e.Cycle // names the cycle's kubeconfig in the run folder
 		t := kind.New(e.Cluster)
 		return j.untilGone(ctx, func() error {
@@ -225,28 +361,76 @@ func (j *Janitor) remove(ctx context.Context, r *results.Run, e results.LedgerEn
 			return leftovers(ctx, t, env)
 		})
 	case results.LedgerTerraform:
-		if e.Terraform == nil {
-			return errors.New("ledger entry without Terraform details")
-		}
-		if _, err := os.Stat(e.Terraform.WorkingDir); errors.Is(err, os.ErrNotExist) {
-			return nil // the workdir is gone, and its state with it
-		}
-		opts := []terraform.Option{terraform.WithVars(e.Terraform.Vars), terraform.WithVarFiles(e.Terraform.VarFiles), terraform.WithLogger(j.Logger)}
-		if e.Terraform.ExecPath != "" {
-			if _, err := os.Stat(e.Terraform.ExecPath); err == nil {
-				opts = append(opts, terraform.WithExecPath(e.Terraform.ExecPath))
-			}
-		}
-		env := j.env(r, filepath.Dir(e.Terraform.WorkingDir))
-		t := terraform.New(e.Terraform.WorkingDir, opts...)
-		if err := t.Destroy(ctx, env); err != nil {
+		return j.destroyTerraform(ctx, r, e)
+	case results.LedgerWorkdir:
+		others := slices.DeleteFunc(slices.Clone(remaining), func(o results.LedgerEntry) bool { return o.ID == e.ID })
+		if err := results.MayRemoveWorkdir(e.Path, others); err != nil {
 			return err
 		}
-		return leftovers(ctx, t, env)
-	case results.LedgerWorkdir:
-		return os.RemoveAll(e.Path)
+		if err := os.RemoveAll(e.Path); err != nil {
+			return err
+		}
+		if _, err := os.Lstat(e.Path); !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("workdir %s is still there after removing it (%v)", e.Path, err)
+		}
+		return nil
 	}
-	return fmt.Errorf("unknown ledger entry kind %q", e.Kind)
+	return fmt.Errorf("unknown ledger entry kind %q (written by a newer drill?)", e.Kind)
+}
+
+// StateMissingError says that the state of a Terraform target the run
+// never released is gone: what it created may still exist, and no tool can
+// find it from here. gc reports it and keeps the entry, rather than
+// calling a lost state clean.
+type StateMissingError struct {
+	WorkingDir string
+	RunDir     string
+}
+
+func (e *StateMissingError) Error() string {
+	return fmt.Sprintf("the Terraform working folder %s (with its state) is gone, but the run never released it: what it created may still exist and no state records it; look for it by hand (the run's logs are in %s), then `drill gc --forget RUN`", e.WorkingDir, e.RunDir)
+}
+
+// destroyTerraform runs `terraform destroy` on a dead run's state exactly
+// as the run's own destroy would have: the same configuration folder, the
+// same terraform binary, the same variables and var files expanded from
+// the same environment (rebuilt from the ledger's references, secrets read
+// again from where the run read them), then checks that the state is
+// empty. A state that is missing is an error, not success.
+func (j *Janitor) destroyTerraform(ctx context.Context, r deadRun, e results.LedgerEntry) error {
+	if e.Terraform == nil {
+		return errors.New("ledger entry without Terraform details")
+	}
+	runDir := j.Store.RunDir(r.scenario, r.id)
+	if _, err := os.Stat(e.Terraform.WorkingDir); errors.Is(err, fs.ErrNotExist) {
+		return &StateMissingError{WorkingDir: e.Terraform.WorkingDir, RunDir: runDir}
+	} else if err != nil {
+		return err
+	}
+	recipe := results.LedgerEnv{}
+	if e.Env != nil {
+		recipe = *e.Env
+	}
+	vars, secrets, err := plan.ResolveEnv(recipe, j.LookupEnv)
+	j.Redactor.Add(secrets...)
+	if err != nil {
+		return fmt.Errorf("terraform destroy not run, the state is kept: %w", err)
+	}
+	env := j.baseEnv(r)
+	env.Cycle = e.Cycle
+	env.Vars = vars
+	env.Workdir = e.Terraform.Workdir
+	if env.Workdir == "" {
+		env.Workdir = filepath.Dir(e.Terraform.WorkingDir)
+	}
+	t, err := plan.TerraformFromLedger(e.Terraform, env, terraform.WithLogger(j.Logger))
+	if err != nil {
+		return err
+	}
+	if err := t.Destroy(ctx, env); err != nil {
+		return err
+	}
+	return leftovers(ctx, t, env)
 }
 
 // untilGone runs remove until it succeeds, or Settle passes, or ctx ends;
@@ -258,7 +442,7 @@ func (j *Janitor) untilGone(ctx context.Context, remove func() error) error {
 	deadline := time.Now().Add(j.Settle)
 	for {
 		err := remove()
-		if err == nil || time.Now().After(deadline) {
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
 			return err
 		}
 		j.Logger.Debug("not gone yet, trying again", zap.Error(err))
@@ -283,19 +467,19 @@ func leftovers(ctx context.Context, t drills.LeftoverChecker, env *drills.Env) e
 	return nil
 }
 
-// env is what a target's Destroy needs outside a run: the run's folder and
-// a minimal environment to find its tools.
-func (j *Janitor) env(r *results.Run, workdir string) *drills.Env {
-	vars := map[string]string{"DRILL_RUN_ID": "gc-" + r.RunID}
+// baseEnv is what a target's Destroy needs outside a run: the run's folder,
+// gc's redacted log, and a minimal environment to find its tools.
+func (j *Janitor) baseEnv(r deadRun) *drills.Env {
+	vars := map[string]string{"DRILL_RUN_ID": r.id}
 	for _, k := range []string{"PATH", "HOME", "TMPDIR", "LANG"} {
-		if v, ok := os.LookupEnv(k); ok {
+		if v, ok := j.LookupEnv(k); ok {
 			vars[k] = v
 		}
 	}
 	return &drills.Env{
-		RunID: r.RunID, Scenario: r.Scenario.Name, Workdir: workdir,
-		RunDir: j.Store.RunDir(r.Scenario.Name, r.RunID),
-		Vars:   vars, Logger: j.Logger, Log: j.log,
+		RunID: r.id, Scenario: r.scenario,
+		RunDir: j.Store.RunDir(r.scenario, r.id),
+		Vars:   vars, Logger: j.Logger, Log: j.log, Redactor: j.Redactor,
 	}
 }
 
@@ -306,7 +490,7 @@ func (j *Janitor) markAborted(r *results.Run, removed []string) {
 	r.Status = results.StatusCanceled
 	msg := fmt.Sprintf("drill (pid %d on %s) died before the run finished; drill gc cleaned up", r.Pid, r.Host.Name)
 	if len(removed) > 0 {
-		msg += ": " + fmt.Sprint(removed)
+		msg += ": " + strings.Join(removed, ", ")
 	}
 	r.Error = &results.Error{Reason: results.ReasonAborted, Message: msg}
 	r.FinishedAt = &now
@@ -328,4 +512,30 @@ func (j *Janitor) markAborted(r *results.Run, removed []string) {
 	if err := j.Store.FinishRun(r); err != nil {
 		j.Logger.Warn("could not mark the run aborted", zap.String("run", r.RunID), zap.Error(err))
 	}
+}
+
+// Forget releases every outstanding entry of one run without removing
+// anything, for what an operator has removed (or found gone) by hand, such
+// as the resources of a Terraform state that was lost. It returns what was
+// released.
+func (j *Janitor) Forget(scenario, runID string) ([]results.LedgerEntry, error) {
+	if !plainName(scenario) || !plainName(runID) {
+		return nil, fmt.Errorf("forget %s/%s: not a run of this results folder", scenario, runID)
+	}
+	ledger := j.Store.Ledger(scenario, runID)
+	entries, err := results.ReadLedger(ledger.Path())
+	if err != nil {
+		return nil, fmt.Errorf("forget %s/%s: %w", scenario, runID, err)
+	}
+	if entries == nil {
+		if _, err := os.Stat(ledger.Path()); err != nil {
+			return nil, fmt.Errorf("forget %s/%s: no ledger (%w)", scenario, runID, err)
+		}
+	}
+	for _, e := range entries {
+		if err := ledger.Release(e.ID); err != nil {
+			return nil, fmt.Errorf("forget %s/%s: %w", scenario, runID, err)
+		}
+	}
+	return entries, nil
 }
