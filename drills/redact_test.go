@@ -197,6 +197,7 @@ var encoders = []encoder{
 		}
 		return unquoted(strings.TrimSpace(b.String()))
 	}},
+	{"json-ascii", func(s string) string { return asciiOnly(jsonBody(s, false)) }}, // Python's json.dumps
 	{"go-%q", func(s string) string { return unquoted(fmt.Sprintf("%q", s)) }},
 	{"go-%+q", func(s string) string { return unquoted(fmt.Sprintf("%+q", s)) }},
 	{"hcl", hclBody},
