@@ -1,6 +1,7 @@
 package results
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/rand"
 	"encoding/hex"
@@ -39,6 +40,20 @@ const runIDTimeLayout = "20060102T150405Z"
 // Stores and processes may share one folder.
 type Store struct {
 	Dir string
+	// redact, when set, masks secrets in every document the store writes
+	// (see WithRedaction).
+	redact func([]byte) []byte
+}
+
+// WithRedaction returns a Store over the same folder that passes every run
+// document it writes through redact (a drills.Redactor's RedactBytes), and
+// derives latest.json, the index and the history from the redacted
+// document. It is the last line of defence: the runner masks secrets where
+// it builds messages, and whatever slips through stops here.
+func (s *Store) WithRedaction(redact func([]byte) []byte) *Store {
+	c := *s
+	c.redact = redact
+	return &c
 }
 
 // Open returns a Store for dir. It touches nothing on disk: the folder is
@@ -214,6 +229,47 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
+// encode renders r as its document and masks secrets in it when the store
+// redacts (WithRedaction). Masking the encoded bytes catches a secret in
+// any field, in the form the JSON encoder escaped it to; should a mask
+// break the JSON, the document's strings are masked one by one instead.
+func (s *Store) encode(r *Run) ([]byte, error) {
+	data, err := encodeRun(r)
+	if err != nil || s.redact == nil {
+		return data, err
+	}
+	return redactJSON(data, s.redact)
+}
+
+// redactJSON masks secrets in a JSON document with redact, keeping it valid.
+func redactJSON(data []byte, redact func([]byte) []byte) ([]byte, error) {
+	out := redact(data)
+	if bytes.Equal(out, data) || json.Valid(out) {
+		return out, nil
+	}
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, err
+	}
+	var walk func(any) any
+	walk = func(v any) any {
+		switch v := v.(type) {
+		case string:
+			return string(redact([]byte(v)))
+		case []any:
+			for i := range v {
+				v[i] = walk(v[i])
+			}
+		case map[string]any:
+			for k, e := range v {
+				v[k] = walk(e)
+			}
+		}
+		return v
+	}
+	return marshalDoc(walk(v))
+}
+
 // marshalDoc indents documents: people read them with cat and diff them.
 func marshalDoc(v any) ([]byte, error) {
 	data, err := json.MarshalIndent(v, "", "  ")
@@ -240,7 +296,7 @@ func (s *Store) WriteRun(r *Run) error {
 // snapshot. Two fsyncs per snapshot would otherwise cost more than a fast
 // step itself. FinishRun writes the final document durably.
 func (s *Store) SaveRun(r *Run) error {
-	data, err := encodeRun(r)
+	data, err := s.encode(r)
 	if err != nil {
 		return fmt.Errorf("save run: %w", err)
 	}
@@ -251,7 +307,7 @@ func (s *Store) SaveRun(r *Run) error {
 }
 
 func (s *Store) writeRun(r *Run) ([]byte, error) {
-	data, err := encodeRun(r)
+	data, err := s.encode(r)
 	if err != nil {
 		return nil, fmt.Errorf("write run: %w", err)
 	}
@@ -274,6 +330,14 @@ func (s *Store) FinishRun(r *Run) error {
 	data, err := s.writeRun(r)
 	if err != nil {
 		return fmt.Errorf("finish run: %w", err)
+	}
+	if s.redact != nil {
+		// latest.json, the index and the history line are derived from
+		// r: derive them from what was written.
+		var written Run
+		if err := json.Unmarshal(data, &written); err == nil {
+			*r = written
+		}
 	}
 	unlock, err := s.lock()
 	if err != nil {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -105,4 +108,34 @@ func (x *run) resultsFailed() error {
 	x.resultsMu.Lock()
 	defer x.resultsMu.Unlock()
 	return x.resultsErr
+}
+
+// redactFiles masks secrets in every regular file under dir, in place,
+// through the redactor's streaming writer (files of any size, a secret
+// split anywhere). Nothing is done when no secret is known.
+func redactFiles(dir string, r *drills.Redactor) error {
+	if r.Secrets() == 0 {
+		return nil
+	}
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		in, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		tmp, err := os.CreateTemp(filepath.Dir(path), ".redact-*")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name())
+		w := r.Writer(tmp)
+		_, cerr := io.Copy(w, in)
+		if err := errors.Join(cerr, w.Close(), tmp.Close()); err != nil {
+			return err
+		}
+		return os.Rename(tmp.Name(), path)
+	})
 }

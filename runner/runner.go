@@ -101,7 +101,9 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 		// Every path handed to steps and written into documents derives
 		// from the store's folder: it must not depend on drill's cwd.
 		if abs, err := filepath.Abs(r.Store.Dir); err == nil {
-			r.Store = results.Open(abs)
+			st := *r.Store
+			st.Dir = abs
+			r.Store = &st
 		}
 	}
 	started := time.Now()
@@ -130,6 +132,9 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 		redactor: r.redactor(p.Secrets),
 		log:      log.With(zap.String("run", doc.RunID), zap.String("scenario", p.Scenario.Name)),
 	}
+	// Every document the run writes goes through its redactor, whatever
+	// field a secret reached.
+	r.Store = r.Store.WithRedaction(x.redactor.RedactBytes)
 	if r.Lock {
 		release, err := x.lock()
 		if err != nil {
@@ -483,6 +488,13 @@ func (x *run) exportLogs(c *results.Cycle, env *drills.Env, target drills.Target
 	defer cancel()
 	if err := le.ExportLogs(ctx, env, dir); err != nil {
 		x.log.Warn("could not export the target's logs", zap.Error(err))
+		return
+	}
+	// The target wrote these files itself: they pass through the redactor
+	// afterwards, like everything else under the results folder.
+	if err := redactFiles(dir, x.redactor); err != nil {
+		x.log.Warn("could not redact the target's logs; removing them", zap.Error(err))
+		_ = os.RemoveAll(dir)
 		return
 	}
 	for i := len(c.Steps) - 1; i >= 0; i-- {

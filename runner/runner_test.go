@@ -1058,3 +1058,41 @@ func TestRunUnwritableLogIsAnEnvironmentFailure(t *testing.T) {
 		assert.Contains(t, doc.Error.Message, "drill could not write its evidence into the results folder "+h.store.Dir)
 	})
 }
+
+// exportingTarget is a target that exports logs after a failure, as kind
+// does: files drill did not write itself.
+type exportingTarget struct {
+	*fakeTarget
+	content string
+}
+
+func (e exportingTarget) ExportLogs(_ context.Context, _ *drills.Env, dir string) error {
+	if err := os.MkdirAll(filepath.Join(dir, "node"), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "node", "kubelet.log"), []byte(e.content), 0o644)
+}
+
+// A target's exported logs pass through the redactor like drill's own logs.
+func TestRunExportedTargetLogsAreRedacted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const secret = "kubelet-s3cr3t-token"
+		h := newHarness(t)
+		h.plan.Cycles = 1
+		h.plan.Secrets = []string{secret}
+		target := exportingTarget{fakeTarget: h.target, content: strings.Repeat("x", 70000) + " pulling with " + secret + "\nline two " + secret}
+		h.plan.Target.New = func(*drills.Env) (drills.Target, error) { return target, nil }
+		h.plan.Steps = []runner.Step{step("deploy", deploy, time.Minute, func(context.Context, *drills.Env) error { return errors.New("exit status 1") })}
+
+		doc := h.run(t.Context())
+
+		deployed := stepNamed(t, doc.Cycles[0], "deploy")
+		require.NotEmpty(t, deployed.Evidence)
+		dir, err := h.store.Resolve(deployed.Evidence)
+		require.NoError(t, err)
+		data, err := os.ReadFile(filepath.Join(dir, "node", "kubelet.log"))
+		require.NoError(t, err)
+		assert.NotContains(t, string(data), secret)
+		assert.Contains(t, string(data), "pulling with ***\nline two ***")
+	})
+}
