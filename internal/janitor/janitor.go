@@ -315,6 +315,14 @@ func (j *Janitor) collectRun(ctx context.Context, rep *Report, r deadRun) {
 		}
 		rep.Items = append(rep.Items, it)
 	}
+	if !j.DryRun {
+		// A destroy that failed or was interrupted may leave processes it
+		// started (a provisioner's script); they carry the run's
+		// DRILL_RUN_ID, and no gc leaves a process of its own behind.
+		if ps, _ := procs.WithEnv("DRILL_RUN_ID", r.id); len(ps) > 0 {
+			procs.Stop(ps, j.Grace)
+		}
+	}
 	if r.doc != nil && r.doc.Status == results.StatusRunning && ctx.Err() == nil {
 		rep.Aborted = append(rep.Aborted, r.scenario+"/"+r.id)
 		if !j.DryRun {
@@ -385,10 +393,11 @@ func (j *Janitor) remove(ctx context.Context, r deadRun, e results.LedgerEntry, 
 type StateMissingError struct {
 	WorkingDir string
 	RunDir     string
+	Run        string // scenario/run-id
 }
 
 func (e *StateMissingError) Error() string {
-	return fmt.Sprintf("the Terraform working folder %s (with its state) is gone, but the run never released it: what it created may still exist and no state records it; look for it by hand (the run's logs are in %s), then `drill gc --forget RUN`", e.WorkingDir, e.RunDir)
+	return fmt.Sprintf("the Terraform working folder %s (with its state) is gone, but the run never released it: what it created may still exist and no state records it; look for it by hand (the run's logs are in %s), then `drill gc --forget %s`", e.WorkingDir, e.RunDir, e.Run)
 }
 
 // destroyTerraform runs `terraform destroy` on a dead run's state exactly
@@ -403,7 +412,7 @@ func (j *Janitor) destroyTerraform(ctx context.Context, r deadRun, e results.Led
 	}
 	runDir := j.Store.RunDir(r.scenario, r.id)
 	if _, err := os.Stat(e.Terraform.WorkingDir); errors.Is(err, fs.ErrNotExist) {
-		return &StateMissingError{WorkingDir: e.Terraform.WorkingDir, RunDir: runDir}
+		return &StateMissingError{WorkingDir: e.Terraform.WorkingDir, RunDir: runDir, Run: r.scenario + "/" + r.id}
 	} else if err != nil {
 		return err
 	}
