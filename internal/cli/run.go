@@ -236,7 +236,7 @@ func exitCode(runs []*results.Run, sig os.Signal) int {
 	for _, r := range runs {
 		c := ExitOK
 		switch {
-		case r.Error != nil && r.Error.Reason == results.ReasonToolMissing:
+		case r.Error != nil && (r.Error.Reason == results.ReasonToolMissing || r.Error.Reason == results.ReasonResultsUnwritable):
 			c = ExitEnvironment
 		case r.Error != nil && r.Error.Reason == results.ReasonTeardownFailed:
 			c = ExitTeardown

@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -84,6 +85,13 @@ func ResolveEnv(r results.LedgerEnv, lookup func(string) (string, bool)) (map[st
 	env := map[string]string{}
 	for _, k := range hostVars {
 		if v, ok := lookup(k); ok {
+			if k == "TMPDIR" && v != "" && !filepath.IsAbs(v) {
+				// Steps run in other folders than drill: every path they
+				// are handed is absolute.
+				if abs, err := filepath.Abs(v); err == nil {
+					v = abs
+				}
+			}
 			env[k] = v
 		}
 	}
