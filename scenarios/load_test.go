@@ -27,11 +27,14 @@ func sha(t *testing.T, path string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// abs is path as Load resolves spec.source: absolute, symlinks resolved.
 func abs(t *testing.T, path string) string {
 	t.Helper()
 	a, err := filepath.Abs(path)
 	require.NoError(t, err)
-	return a
+	real, err := filepath.EvalSymlinks(a)
+	require.NoError(t, err)
+	return real
 }
 
 func TestLoadValidFull(t *testing.T) {
@@ -110,6 +113,11 @@ func TestLoadValidFull(t *testing.T) {
 		File:   file,
 		SHA256: sha(t, file),
 	}
+	line, col := s.Pos("spec.steps[2].http.url")
+	assert.Equal(t, []int{38, 14}, []int{line, col}, "Pos is where the value is")
+	line, col = s.Pos("spec.steps[3].http")
+	assert.Equal(t, []int{45, 7}, []int{line, col}, "Pos of a field not written is its nearest written ancestor's key")
+	want.idx = s.idx // the positions, checked through Pos above
 	assert.Equal(t, want, s)
 	assert.NoError(t, s.Validate(), "a loaded scenario must pass Validate")
 }
@@ -366,7 +374,7 @@ func TestParseStrictTypes(t *testing.T) {
 		{"mapping wanted", "spec: {target: none}", "spec.target", `expected a mapping, got the string "none"`},
 		{"quoted integer", `spec: {cycles: "2"}`, "spec.cycles", `expected an integer, got the string "2"`},
 		{"float integer", "spec: {cycles: 2.5}", "spec.cycles", "expected an integer, got the number 2.5"},
-		{"huge integer", "spec: {cycles: 99999999999999999999}", "spec.cycles", "expected an integer"},
+		{"huge integer", "spec: {cycles: 99999999999999999999}", "spec.cycles", "must be at most 100, got 99999999999999999999"},
 		{"bool wanted", "spec: {target: {terraform: {idempotent: maybe}}}", "spec.target.terraform.idempotent", `expected true or false, got the string "maybe"`},
 		{"negative duration", "spec: {budget: -5m}", "spec.budget", `invalid duration "-5m": must not be negative`},
 		{"duration mapping", "spec: {budget: {m: 5}}", "spec.budget", "expected a duration like 30s, 5m or 1h30m, got a mapping"},
