@@ -23,16 +23,13 @@ import (
 	"github.com/redeploy-drill/drill/scenarios"
 )
 
-// hostVars are the only host variables every step gets, besides passEnv and
-// DRILL_*: enough for tools to find themselves and a home, nothing that
-// silently makes a runbook depend on the operator's shell.
-var hostVars = []string{"PATH", "HOME", "TMPDIR", "LANG"}
-
 // Options tune Build. The zero value reads the process environment.
 type Options struct {
 	// LookupEnv reads the host environment (default os.LookupEnv).
 	LookupEnv func(string) (string, bool)
 	// Environ lists the host environment, for DRILL_* (default os.Environ).
+	// Validation (scenarios.WithLookupEnv) must see the same environment,
+	// or a ${DRILL_...} it accepted may be undefined here.
 	Environ func() []string
 	Logger  *zap.Logger
 	// TerraformRelay is the drill binary, which terraform runs behind so that
@@ -80,16 +77,18 @@ func Build(s *scenarios.Scenario, opts Options) (*runner.Plan, error) {
 	return p, nil
 }
 
-// baseEnv is the environment every step starts from, and the secret values.
+// baseEnv is the environment every step starts from, and the secret values:
+// scenarios.HostVars, DRILL_* of the host, passEnv, spec.env and the secrets.
+// The runner adds scenarios.ProvidedVars and the target's outputs.
 func baseEnv(s *scenarios.Scenario, opts Options) (map[string]string, []string, error) {
 	env := map[string]string{}
-	for _, k := range hostVars {
+	for _, k := range scenarios.HostVars {
 		if v, ok := opts.LookupEnv(k); ok {
 			env[k] = v
 		}
 	}
 	for _, kv := range opts.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "DRILL_") {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, scenarios.ReservedPrefix) {
 			env[k] = v
 		}
 	}
