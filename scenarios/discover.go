@@ -93,6 +93,9 @@ func Discover(paths []string) ([]string, error) {
 //   - an apiVersion of drill's (drill/...), whatever its kind;
 //   - neither apiVersion nor kind, but a spec with steps (a header forgotten).
 //
+// A top-level list counts when one of its items does (a scenario is one
+// mapping; saying so beats skipping the file).
+//
 // A file that is not valid YAML counts when its text has a line that reads
 // like such an apiVersion or kind, at any indentation or inside braces.
 func isScenarioFile(path string) (bool, error) {
@@ -109,6 +112,14 @@ func isScenarioFile(path string) (bool, error) {
 		var doc yaml.Node
 		if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err == nil {
 			root := content(&doc)
+			if root != nil && root.Kind == yaml.SequenceNode {
+				// A list of scenarios is a mistake worth reporting.
+				for _, item := range root.Content {
+					if item = resolveAlias(item); item.Kind == yaml.MappingNode && looksLikeScenario(item) {
+						return true, nil
+					}
+				}
+			}
 			if root == nil || root.Kind != yaml.MappingNode {
 				return false, nil
 			}

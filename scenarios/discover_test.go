@@ -40,7 +40,7 @@ func TestDiscover(t *testing.T) {
 
 	got, err := Discover([]string{root})
 	require.NoError(t, err)
-	assert.Equal(t, []string{j("a.yml"), j("b.yaml"), j("broken.yaml"), j("quoted.yaml"), j("sub/c.yaml"), j("sub/deeper/d.yaml")}, got)
+	assert.Equal(t, []string{j("a.yml"), j("b.yaml"), j("broken.yaml"), j("list.yaml"), j("quoted.yaml"), j("sub/c.yaml"), j("sub/deeper/d.yaml")}, got)
 
 	// Files are taken as given, whatever they hold; repeats are dropped.
 	got, err = Discover([]string{j("sub"), j("deploy.yaml"), j("sub/c.yaml")})
@@ -96,6 +96,7 @@ func TestDiscoverFindsBrokenScenarios(t *testing.T) {
 		"kind-far.yaml":          "kind: Scenic\n",
 		"kind-mapping-api.yaml":  "apiVersion: drill/v1\nkind: {name: Scenario}\n",
 		"kind-mapping-only.yaml": "kind: {name: Scenario}\nspec: {steps: []}\n",
+		"k8s-list.yaml":          "- apiVersion: v1\n  kind: Service\n",
 	}
 	root := t.TempDir()
 	for name, content := range files {

@@ -258,6 +258,22 @@ func TestLoadInvalid(t *testing.T) {
 		{"invalid-manual-type.yaml", []want{{9, 15, "spec.steps[0].manual", "expected instructions for the operator (a string) or true, got the number 3"}}},
 		{"invalid-alias-bomb.yaml", []want{{17, 49, "spec.steps[1].http.headers", "more than 100000 YAML nodes once anchors and aliases are resolved: too big for a scenario, or an alias bomb"}}},
 		{"invalid-merge-cycle.yaml", []want{{5, 11, "metadata.labels", "a merge key (<<) refers to the mapping that holds it"}}},
+		{"invalid-undefined-variable.yaml", []want{
+			{8, 30, "spec.target.terraform.vars.host", "${DRILL_OUTPUT_HOST} is not defined here: target outputs (DRILL_OUTPUT_<NAME>) exist only after provision, so spec.target fields cannot use them"},
+			{15, 19, "spec.steps[2].http.url", "${APP_PROT} is not defined: set it in spec.env, spec.passEnv or spec.secrets (did you mean ${APP_PORT}?)"},
+		}},
+		{"invalid-out-of-bounds.yaml", []want{
+			{6, 11, "spec.cycles", "must be at most 100, got 99999999999999999999"},
+			{7, 14, "spec.freshness", `invalid duration "9999999999999d": too long: at most 366d`},
+			{8, 23, "spec.defaults.retries", "must be at most 100, got 1000"},
+			{8, 38, "spec.defaults.timeout", "must be at most 7d, got 30d"},
+			{12, 50, "spec.steps[0].http.interval", "must be at least 100ms, got 1ns"},
+		}},
+		{"invalid-control-characters.yaml", []want{
+			{5, 16, "metadata.description", "character U+001B (ESC) at position 9 is not allowed"},
+			{6, 18, "metadata.labels.tier", "character U+202E (RIGHT-TO-LEFT OVERRIDE) at position 5 is not allowed"},
+			{11, 15, "spec.steps[0].manual", "character U+000D (CR) at position 19 is not allowed"},
+		}},
 		{"invalid-many-problems.yaml", []want{
 			{4, 9, "metadata.name", `invalid name "Many_Problems"`},
 			{5, 3, "metadata.lables", `unknown field "lables" (did you mean "labels"?)`},
