@@ -18,7 +18,9 @@ import (
 // Without a file to point into, problems carry only the field path, and a
 // zero field counts as unset (Load can tell "cycles: 0" from no cycles;
 // Validate cannot). A scenario Load returned, defaults applied, is valid.
-// It does not look at the disk: spec.source is Load's to check.
+// Like Parse it checks that every ${NAME} will be defined (WithLookupEnv
+// sets how DRILL_* variables of the environment are read). It does not look
+// at the disk: spec.source is Load's to check.
 func (s *Scenario) Validate(opts ...LoadOption) error {
 	v := &validator{file: s.File, idx: newIndex(), opts: newLoadOptions(opts)}
 	if s.APIVersion != "" && s.APIVersion != APIVersion {
