@@ -9,6 +9,7 @@ import (
 
 	"github.com/redeploy-drill/drill/internal/procs"
 	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/scenarios"
 )
 
 // processGrace is how long processes left after a cycle get to stop on
@@ -46,7 +47,7 @@ func (x *run) ledgerRelease(id string) {
 // processes carrying this run's DRILL_RUN_ID. The teardown should have
 // stopped them, so any found is a clean-teardown finding as well as stopped.
 func (x *run) sweepProcesses(c *results.Cycle, index int) {
-	left, err := procs.WithEnv("DRILL_RUN_ID", x.doc.RunID)
+	left, err := procs.WithEnv(scenarios.VarRunID, x.doc.RunID)
 	if err != nil || len(left) == 0 {
 		return
 	}

@@ -16,6 +16,9 @@ import (
 
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/results"
+	// Only for the names of the variables drill sets (scenarios imports
+	// nothing of drill's): one list, shared with validation.
+	"github.com/redeploy-drill/drill/scenarios"
 )
 
 // DefaultTeardownTimeout bounds the teardown of one cycle after an interrupt
@@ -274,10 +277,11 @@ func (x *run) cycle(index int) {
 	for k, v := range x.plan.Env {
 		env.Vars[k] = v
 	}
-	env.Vars["DRILL_RUN_ID"] = x.doc.RunID
-	env.Vars["DRILL_SCENARIO"] = x.plan.Scenario.Name
-	env.Vars["DRILL_CYCLE"] = strconv.Itoa(index)
-	env.Vars["DRILL_RESULTS_DIR"] = x.r.Store.Dir
+	// scenarios.ProvidedVars: validation accepts a ${NAME} of these.
+	env.Vars[scenarios.VarRunID] = x.doc.RunID
+	env.Vars[scenarios.VarScenario] = x.plan.Scenario.Name
+	env.Vars[scenarios.VarCycle] = strconv.Itoa(index)
+	env.Vars[scenarios.VarResultsDir] = x.r.Store.Dir
 
 	failed := false // a deploy/verify step or provision failed
 	var target drills.Target
@@ -287,7 +291,7 @@ func (x *run) cycle(index int) {
 	prep := x.record(c, env, Step{Name: "workdir", Kind: "workdir", Phase: results.PhaseProvision, Timeout: x.stepTimeout(0)}, func(ctx context.Context, env *drills.Env) error {
 		dir := workdirPath(x.r.TempDir, x.plan.Scenario.Name, x.doc.RunID, index)
 		env.Workdir = dir
-		env.Vars["DRILL_WORKDIR"] = dir
+		env.Vars[scenarios.VarWorkdir] = dir
 		c.Workdir = dir
 		x.ledgerCreate(results.LedgerEntry{ID: workdirID(index), Kind: results.LedgerWorkdir, Cycle: index, Path: dir})
 		return newWorkdir(ctx, dir, x.plan.Source)
@@ -423,7 +427,7 @@ func (x *run) exportOutputs(ctx context.Context, env *drills.Env, t drills.Targe
 		env.Vars[outputVar(k)] = v
 	}
 	if kc, ok := outs["KUBECONFIG"]; ok && x.plan.Target.Kind == "kind" {
-		env.Vars["KUBECONFIG"] = kc
+		env.Vars[scenarios.VarKubeconfig] = kc
 	}
 	return nil
 }
@@ -433,7 +437,7 @@ func (x *run) exportOutputs(ctx context.Context, env *drills.Env, t drills.Targe
 // variable name (Terraform allows dashes: "api-host") turned into '_', so a
 // script can read it as ${DRILL_OUTPUT_API_HOST}.
 func outputVar(name string) string {
-	return "DRILL_OUTPUT_" + strings.Map(func(r rune) rune {
+	return scenarios.OutputPrefix + strings.Map(func(r rune) rune {
 		switch {
 		case r >= 'a' && r <= 'z':
 			return r - 'a' + 'A'

@@ -1,8 +1,10 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +34,7 @@ type index struct {
 	val    map[string]position // the field's value
 	parent map[string]string   // path of the enclosing field
 	bad    map[string]bool     // fields whose value could not be decoded
+	raw    map[string]string   // a number's or duration's value as written, for messages
 	// typos maps a mapping's path to the known fields its unknown keys
 	// look like, so that "rnu: make" is not also reported as a step
 	// without an action.
@@ -44,6 +47,7 @@ func newIndex() *index {
 		val:    map[string]position{},
 		parent: map[string]string{},
 		bad:    map[string]bool{},
+		raw:    map[string]string{},
 		typos:  map[string][]string{},
 	}
 }
@@ -110,6 +114,9 @@ func lookupKey(n *yaml.Node, name string) (*yaml.Node, *yaml.Node) {
 	}
 	return nil, nil
 }
+
+// integerText is a decimal integer as YAML writes one, of any size.
+var integerText = regexp.MustCompile(`^[-+]?[0-9][0-9_]*$`)
 
 func reflectValue(s *Scenario) reflect.Value { return reflect.ValueOf(s).Elem() }
 
@@ -186,13 +193,18 @@ func (d *decoder) decodeNode(path string, n *yaml.Node, v reflect.Value) {
 		if isNull(n) {
 			return
 		}
-		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		d.idx.raw[path] = n.Value
+		// yaml.v3 resolves a decimal integer too big for 64 bits as a
+		// float (99999999999999999999): it is still an integer, only out
+		// of range, and is reported so with the text as written.
+		huge := n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" && n.Style&yaml.TaggedStyle == 0 && integerText.MatchString(n.Value)
+		if !huge && (n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int") {
 			d.wrongType(path, n, "an integer")
 			return
 		}
 		var i int64
-		if err := n.Decode(&i); err != nil || v.OverflowInt(i) {
-			d.add(posOf(n), path, "integer %s is out of range", short(n.Value))
+		if huge || n.Decode(&i) != nil || v.OverflowInt(i) {
+			d.add(posOf(n), path, "%s", intRangeMessage(path, short(n.Value), strings.HasPrefix(n.Value, "-")))
 			d.idx.bad[path] = true
 			return
 		}
@@ -227,7 +239,14 @@ func (d *decoder) duration(path string, n *yaml.Node, v reflect.Value) {
 		d.wrongType(path, n, "a duration like 30s, 5m or 1h30m")
 		return
 	}
+	d.idx.raw[path] = n.Value
 	dur, err := parseDuration(n.Value)
+	if errors.Is(err, errDurationTooLong) {
+		_, hi := durationBounds(path)
+		d.add(posOf(n), path, "%v: at most %s", err, formatDuration(hi))
+		d.idx.bad[path] = true
+		return
+	}
 	if err != nil {
 		d.add(posOf(n), path, "%v", err)
 		d.idx.bad[path] = true

@@ -1,13 +1,13 @@
 package scenarios
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -21,7 +21,9 @@ var skipDirs = map[string]bool{"testdata": true, ".git": true, "node_modules": t
 // Discover turns the PATH arguments of `drill run` and `drill validate` into
 // scenario files. A file is taken as given, whatever it holds, so that
 // validating it reports what is wrong with it. A folder is walked for *.yaml
-// and *.yml files whose top-level kind is Scenario, skipping testdata, .git,
+// and *.yml files meant as scenarios (see isScenarioFile: kind Scenario, but
+// also a misspelled kind, drill's apiVersion with another kind, or a file
+// with a syntax error that reads like one), skipping testdata, .git,
 // node_modules and hidden folders below it. The result is sorted and without
 // repeats. A path that does not exist is an error naming it (errors.Is
 // fs.ErrNotExist holds).
@@ -81,10 +83,21 @@ func Discover(paths []string) ([]string, error) {
 	return out, nil
 }
 
-// isScenarioFile reports whether the file's top-level kind is Scenario. A
-// file that is not valid YAML still counts when a line reads "kind: Scenario"
-// at column 1: a scenario with a syntax error must fail validation, not
-// silently drop out of the drill.
+// isScenarioFile reports whether a file found in a folder is meant as a
+// scenario, so that validating the folder reports it: a scenario with a
+// mistake in its header or its syntax must fail validation, not silently
+// drop out of the drill. It is when its top level, as YAML, has
+//
+//   - a kind that reads like Scenario (any case, or up to two typos:
+//     "scenario", "Senario"), whatever its apiVersion;
+//   - an apiVersion of drill's (drill/...), whatever its kind;
+//   - neither apiVersion nor kind, but a spec with steps (a header forgotten).
+//
+// A top-level list counts when one of its items does (a scenario is one
+// mapping; saying so beats skipping the file).
+//
+// A file that is not valid YAML counts when its text has a line that reads
+// like such an apiVersion or kind, at any indentation or inside braces.
 func isScenarioFile(path string) (bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -99,23 +112,59 @@ func isScenarioFile(path string) (bool, error) {
 		var doc yaml.Node
 		if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err == nil {
 			root := content(&doc)
+			if root != nil && root.Kind == yaml.SequenceNode {
+				// A list of scenarios is a mistake worth reporting.
+				for _, item := range root.Content {
+					if item = resolveAlias(item); item.Kind == yaml.MappingNode && looksLikeScenario(item) {
+						return true, nil
+					}
+				}
+			}
 			if root == nil || root.Kind != yaml.MappingNode {
 				return false, nil
 			}
-			_, v := lookupKey(root, "kind")
-			return v != nil && resolveAlias(v).Kind == yaml.ScalarNode && resolveAlias(v).Value == Kind, nil
+			return looksLikeScenario(root), nil
 		}
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), MaxFileSize+1)
-	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, "kind:"); ok {
-			value, _, _ := strings.Cut(rest, "#")
-			if strings.Trim(strings.TrimSpace(value), `"'`) == Kind {
-				return true, nil
-			}
+	for _, m := range headerText.FindAllSubmatch(data, -1) {
+		key, value := string(m[1]), string(m[2])
+		if key == "apiVersion" && strings.HasPrefix(value, apiGroup) || key == "kind" && kindLike(value) {
+			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// apiGroup starts every apiVersion of drill's documents.
+const apiGroup = "drill/"
+
+// headerText finds apiVersion: and kind: entries in text that is not valid
+// YAML: at the start of a line (after indentation, "- " or "{") or after a
+// comma in a flow mapping, the value optionally quoted.
+var headerText = regexp.MustCompile(`(?m)(?:^[ \t]*(?:-[ \t]+)?\{?|[{,])[ \t]*["']?(apiVersion|kind)["']?[ \t]*:[ \t]*["']?([A-Za-z0-9_./-]+)`)
+
+func looksLikeScenario(root *yaml.Node) bool {
+	_, api := lookupKey(root, "apiVersion")
+	_, kind := lookupKey(root, "kind")
+	if api != nil || kind != nil {
+		return kind != nil && scalarIs(kind, kindLike) ||
+			api != nil && scalarIs(api, func(v string) bool { return strings.HasPrefix(v, apiGroup) })
+	}
+	_, spec := lookupKey(root, "spec")
+	if spec == nil || resolveAlias(spec).Kind != yaml.MappingNode {
+		return false
+	}
+	_, steps := lookupKey(resolveAlias(spec), "steps")
+	return steps != nil
+}
+
+func scalarIs(n *yaml.Node, ok func(string) bool) bool {
+	n = resolveAlias(n)
+	return n.Kind == yaml.ScalarNode && ok(n.Value)
+}
+
+// kindLike reports whether a kind reads like Scenario.
+func kindLike(kind string) bool {
+	k := strings.ToLower(kind)
+	return k == strings.ToLower(Kind) || len(k) <= 2*len(Kind) && editDistance(k, strings.ToLower(Kind)) <= 2
 }

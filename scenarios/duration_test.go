@@ -14,6 +14,7 @@ func TestParseDuration(t *testing.T) {
 	good := map[string]time.Duration{
 		"30s": 30 * time.Second, "5m": 5 * time.Minute, "1h30m": 90 * time.Minute, "200ms": 200 * time.Millisecond,
 		"7d": 7 * 24 * time.Hour, "1d12h": 36 * time.Hour, "0": 0, " 2m ": 2 * time.Minute,
+		"0d": 0, "-0": 0, "106751d": 106751 * 24 * time.Hour,
 	}
 	for in, want := range good {
 		got, err := parseDuration(in)
@@ -21,14 +22,23 @@ func TestParseDuration(t *testing.T) {
 		assert.Equal(t, want, got, in)
 	}
 	bad := map[string]string{
-		"30":             "missing unit",
-		"1.5":            "missing unit",
-		"soon":           "write it like",
-		"-1m":            "must not be negative",
-		"1d-1h":          "must not be negative",
-		"d":              "write it like",
-		"":               "write it like",
-		"65535d2562047h": "too long",
+		"30":                    "missing unit",
+		"1.5":                   "missing unit",
+		"soon":                  "write it like",
+		"-1m":                   "must not be negative",
+		"1d-1h":                 "must not be negative",
+		"d":                     "write it like",
+		"":                      "write it like",
+		"65535d2562047h":        "too long",
+		"9999999999999d":        "too long",
+		"99999999999999999999d": "too long",
+		"106752d":               "too long",
+		"9999999999999h":        "too long",
+		"1d2562047h":            "too long",
+		"-1d":                   "must not be negative",
+		"-9999999999999d":       "must not be negative",
+		"--5m":                  "write it like",
+		"1.5d":                  "write it like",
 	}
 	for in, msg := range bad {
 		_, err := parseDuration(in)

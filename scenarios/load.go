@@ -77,10 +77,13 @@ func (e *LoadError) Error() string {
 }
 
 // Load reads, strictly decodes, validates and defaults the scenario at path.
-// On top of what Parse checks, it checks that spec.source exists. A file that
-// cannot be read is returned wrapped (errors.Is(err, fs.ErrNotExist) works);
-// an invalid scenario is a *LoadError listing every problem.
-func Load(path string) (*Scenario, error) {
+// On top of what Parse checks, it checks spec.source on disk: the folder
+// exists, is not the whole file system, does not hold the temporary folder
+// cycle workdirs are made in (unless it is in a git work tree), and it is
+// resolved through symlinks. A file that cannot be read is returned wrapped
+// (errors.Is(err, fs.ErrNotExist) works); an invalid scenario is a
+// *LoadError listing every problem.
+func Load(path string, opts ...LoadOption) (*Scenario, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("load scenario: %w", err)
@@ -94,7 +97,7 @@ func Load(path string) (*Scenario, error) {
 		return nil, &LoadError{Problems: []Problem{{File: path, Line: 1, Column: 1,
 			Message: fmt.Sprintf("file is larger than %d bytes: not a scenario", MaxFileSize)}}}
 	}
-	return parse(path, data, true)
+	return parse(path, data, true, newLoadOptions(opts))
 }
 
 // Parse decodes data as the scenario file named file (used in messages, and
@@ -106,11 +109,16 @@ func Load(path string) (*Scenario, error) {
 // aliases and merge keys (<<) are resolved, with a bound on the total number
 // of nodes so that an alias bomb fails instead of eating memory. On success
 // the scenario has its defaults applied (ApplyDefaults) and File and SHA256 set.
-func Parse(file string, data []byte) (*Scenario, error) {
-	return parse(file, data, false)
+//
+// Every ${NAME} in a field drill expands at run time must be defined by
+// then: by spec.env, spec.passEnv or spec.secrets, as one of HostVars or
+// ProvidedVars, as a target output (DRILL_OUTPUT_<NAME>, in steps only), or
+// as a DRILL_* variable of the environment drill runs in (WithLookupEnv).
+func Parse(file string, data []byte, opts ...LoadOption) (*Scenario, error) {
+	return parse(file, data, false, newLoadOptions(opts))
 }
 
-func parse(file string, data []byte, checkFS bool) (*Scenario, error) {
+func parse(file string, data []byte, checkFS bool, o loadOptions) (*Scenario, error) {
 	root, problems := parseDocument(file, data)
 	if root == nil {
 		return nil, &LoadError{Problems: problems}
@@ -126,10 +134,11 @@ func parse(file string, data []byte, checkFS bool) (*Scenario, error) {
 		// Half a document validated is noise next to the alias bomb.
 		return nil, d.loadError()
 	}
-	v := &validator{file: file, idx: d.idx}
+	v := &validator{file: file, idx: d.idx, opts: o}
 	v.scenario(s)
+	var source string
 	if checkFS {
-		v.sourceExists(s, file)
+		source = v.source(s, file)
 	}
 	d.problems = append(d.problems, v.problems...)
 	if len(d.problems) > 0 {
@@ -138,8 +147,29 @@ func parse(file string, data []byte, checkFS bool) (*Scenario, error) {
 	s.File = file
 	sum := sha256.Sum256(data)
 	s.SHA256 = hex.EncodeToString(sum[:])
+	s.idx = d.idx
 	s.ApplyDefaults()
+	if source != "" {
+		s.Spec.Source = source
+	}
 	return s, nil
+}
+
+// Pos returns where the value of field (a path like spec.source or
+// spec.steps[2].http.url) is in the file, or, when the file does not write
+// it, where the key of its nearest written ancestor is (spec: for an
+// unwritten spec.source); 0, 0 for a scenario that was not loaded from a
+// file. It is for problems found after Load, such as CheckResultsFolder's.
+func (s *Scenario) Pos(field string) (line, col int) {
+	if s.idx == nil {
+		return 0, 0
+	}
+	if p, ok := s.idx.val[field]; ok {
+		return p.line, p.col
+	}
+	v := &validator{idx: s.idx}
+	p := v.pos(v.parentOf(field), true)
+	return p.line, p.col
 }
 
 // parseDocument parses data into the root node of its single document. It

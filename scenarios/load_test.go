@@ -27,11 +27,14 @@ func sha(t *testing.T, path string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// abs is path as Load resolves spec.source: absolute, symlinks resolved.
 func abs(t *testing.T, path string) string {
 	t.Helper()
 	a, err := filepath.Abs(path)
 	require.NoError(t, err)
-	return a
+	real, err := filepath.EvalSymlinks(a)
+	require.NoError(t, err)
+	return real
 }
 
 func TestLoadValidFull(t *testing.T) {
@@ -110,6 +113,11 @@ func TestLoadValidFull(t *testing.T) {
 		File:   file,
 		SHA256: sha(t, file),
 	}
+	line, col := s.Pos("spec.steps[2].http.url")
+	assert.Equal(t, []int{38, 14}, []int{line, col}, "Pos is where the value is")
+	line, col = s.Pos("spec.steps[3].http")
+	assert.Equal(t, []int{45, 7}, []int{line, col}, "Pos of a field not written is its nearest written ancestor's key")
+	want.idx = s.idx // the positions, checked through Pos above
 	assert.Equal(t, want, s)
 	assert.NoError(t, s.Validate(), "a loaded scenario must pass Validate")
 }
@@ -250,6 +258,22 @@ func TestLoadInvalid(t *testing.T) {
 		{"invalid-manual-type.yaml", []want{{9, 15, "spec.steps[0].manual", "expected instructions for the operator (a string) or true, got the number 3"}}},
 		{"invalid-alias-bomb.yaml", []want{{17, 49, "spec.steps[1].http.headers", "more than 100000 YAML nodes once anchors and aliases are resolved: too big for a scenario, or an alias bomb"}}},
 		{"invalid-merge-cycle.yaml", []want{{5, 11, "metadata.labels", "a merge key (<<) refers to the mapping that holds it"}}},
+		{"invalid-undefined-variable.yaml", []want{
+			{8, 30, "spec.target.terraform.vars.host", "${DRILL_OUTPUT_HOST} is not defined here: target outputs (DRILL_OUTPUT_<NAME>) exist only after provision, so spec.target fields cannot use them"},
+			{15, 19, "spec.steps[2].http.url", "${APP_PROT} is not defined: set it in spec.env, spec.passEnv or spec.secrets (did you mean ${APP_PORT}?)"},
+		}},
+		{"invalid-out-of-bounds.yaml", []want{
+			{6, 11, "spec.cycles", "must be at most 100, got 99999999999999999999"},
+			{7, 14, "spec.freshness", `invalid duration "9999999999999d": too long: at most 366d`},
+			{8, 23, "spec.defaults.retries", "must be at most 100, got 1000"},
+			{8, 38, "spec.defaults.timeout", "must be at most 7d, got 30d"},
+			{12, 50, "spec.steps[0].http.interval", "must be at least 100ms, got 1ns"},
+		}},
+		{"invalid-control-characters.yaml", []want{
+			{5, 16, "metadata.description", "character U+001B (ESC) at position 9 is not allowed"},
+			{6, 18, "metadata.labels.tier", "character U+202E (RIGHT-TO-LEFT OVERRIDE) at position 5 is not allowed"},
+			{11, 15, "spec.steps[0].manual", "character U+000D (CR) at position 19 is not allowed"},
+		}},
 		{"invalid-many-problems.yaml", []want{
 			{4, 9, "metadata.name", `invalid name "Many_Problems"`},
 			{5, 3, "metadata.lables", `unknown field "lables" (did you mean "labels"?)`},
@@ -366,7 +390,7 @@ func TestParseStrictTypes(t *testing.T) {
 		{"mapping wanted", "spec: {target: none}", "spec.target", `expected a mapping, got the string "none"`},
 		{"quoted integer", `spec: {cycles: "2"}`, "spec.cycles", `expected an integer, got the string "2"`},
 		{"float integer", "spec: {cycles: 2.5}", "spec.cycles", "expected an integer, got the number 2.5"},
-		{"huge integer", "spec: {cycles: 99999999999999999999}", "spec.cycles", "expected an integer"},
+		{"huge integer", "spec: {cycles: 99999999999999999999}", "spec.cycles", "must be at most 100, got 99999999999999999999"},
 		{"bool wanted", "spec: {target: {terraform: {idempotent: maybe}}}", "spec.target.terraform.idempotent", `expected true or false, got the string "maybe"`},
 		{"negative duration", "spec: {budget: -5m}", "spec.budget", `invalid duration "-5m": must not be negative`},
 		{"duration mapping", "spec: {budget: {m: 5}}", "spec.budget", "expected a duration like 30s, 5m or 1h30m, got a mapping"},

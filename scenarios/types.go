@@ -35,6 +35,9 @@ type Scenario struct {
 	File string `yaml:"-"`
 	// SHA256 is the hex digest of the file's bytes.
 	SHA256 string `yaml:"-"`
+
+	// idx is where Load found each field, for Pos.
+	idx *index
 }
 
 // Metadata names and describes a scenario.

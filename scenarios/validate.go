@@ -3,13 +3,14 @@ package scenarios
 import (
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 	"unicode"
+	"unicode/utf8"
+
+	"github.com/redeploy-drill/drill/internal/textsafe"
 )
 
 // Validate checks a Scenario built or changed in Go with the rules Load
@@ -17,8 +18,11 @@ import (
 // Without a file to point into, problems carry only the field path, and a
 // zero field counts as unset (Load can tell "cycles: 0" from no cycles;
 // Validate cannot). A scenario Load returned, defaults applied, is valid.
-func (s *Scenario) Validate() error {
-	v := &validator{file: s.File, idx: newIndex()}
+// Like Parse it checks that every ${NAME} will be defined (WithLookupEnv
+// sets how DRILL_* variables of the environment are read). It does not look
+// at the disk: spec.source is Load's to check.
+func (s *Scenario) Validate(opts ...LoadOption) error {
+	v := &validator{file: s.File, idx: newIndex(), opts: newLoadOptions(opts)}
 	if s.APIVersion != "" && s.APIVersion != APIVersion {
 		v.at("apiVersion", "unsupported apiVersion %q: want %s", s.APIVersion, APIVersion)
 	}
@@ -36,14 +40,13 @@ var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
 var httpMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
-// reservedPrefix is the prefix of the variables drill itself gives steps.
-const reservedPrefix = "DRILL_"
-
 // validator checks the decoded Scenario. It works on the Go values, and
 // finds positions through the decoder's index (empty for Validate).
 type validator struct {
 	file     string
 	idx      *index
+	opts     loadOptions
+	defs     *definitions
 	problems []Problem
 }
 
@@ -160,17 +163,18 @@ func (v *validator) scenario(s *Scenario) {
 		return
 	}
 	sp := &s.Spec
-	if v.ok("spec.cycles") && (sp.Cycles < 0 || sp.Cycles == 0 && v.has("spec.cycles")) {
-		v.at("spec.cycles", "must be at least 1, got %d", sp.Cycles)
+	v.defs = newDefinitions(sp, v.opts.lookupEnv)
+	if sp.Cycles != 0 || v.has("spec.cycles") {
+		v.intRange("spec.cycles", sp.Cycles, 1, MaxCycles)
 	}
-	v.nonNegative("spec.budget", sp.Budget)
-	v.nonNegative("spec.freshness", sp.Freshness)
+	v.duration("spec.budget", sp.Budget)
+	v.duration("spec.freshness", sp.Freshness)
 	v.env(sp)
 	v.secrets(sp)
 	if v.ok("spec.defaults") {
-		v.retries("spec.defaults.retries", sp.Defaults.Retries)
-		v.nonNegative("spec.defaults.timeout", sp.Defaults.Timeout)
-		v.nonNegative("spec.defaults.retryDelay", sp.Defaults.RetryDelay)
+		v.intRange("spec.defaults.retries", sp.Defaults.Retries, 0, MaxRetries)
+		v.duration("spec.defaults.timeout", sp.Defaults.Timeout)
+		v.duration("spec.defaults.retryDelay", sp.Defaults.RetryDelay)
 	}
 	v.target(&sp.Target)
 
@@ -194,6 +198,18 @@ func (v *validator) metadata(m *Metadata) {
 	if v.parsed() && !v.has("metadata") {
 		v.missing("", "metadata", "required field is missing: metadata.name at least")
 		return
+	}
+	if !v.ok("metadata") {
+		return
+	}
+	v.text("metadata.description", m.Description, multiLine)
+	v.text("metadata.owner", m.Owner, oneLine)
+	if v.ok("metadata.labels") {
+		for _, k := range sortedKeys(m.Labels) {
+			lp := childPath("metadata.labels", k)
+			v.text(lp, k, labelKey)
+			v.text(lp, m.Labels[k], oneLine)
+		}
 	}
 	if !v.ok("metadata.name") {
 		return
@@ -229,8 +245,8 @@ func (v *validator) varName(path, name, what string) bool {
 	switch {
 	case !isVarName(name):
 		v.atKey(path, "invalid %s name %q: want [A-Za-z_][A-Za-z0-9_]*", what, short(name))
-	case strings.HasPrefix(name, reservedPrefix):
-		v.atKey(path, "%s name %q is reserved: drill sets the %s* variables itself", what, name, reservedPrefix)
+	case strings.HasPrefix(name, ReservedPrefix):
+		v.atKey(path, "%s name %q is reserved: drill sets the %s* variables itself", what, name, ReservedPrefix)
 	default:
 		return true
 	}
@@ -298,25 +314,32 @@ func (v *validator) target(t *Target) {
 	}
 	if tf := t.Terraform; tf != nil && v.ok(tp+".terraform") {
 		p := tp + ".terraform"
-		v.relPath(p+".dir", tf.Dir)
+		if v.expandable(p+".dir", tf.Dir, targetScope) {
+			v.relPath(p+".dir", tf.Dir)
+		}
 		for _, k := range sortedKeys(tf.Vars) {
 			if !isTerraformName(k) {
 				v.atKey(childPath(p+".vars", k), "invalid Terraform variable name %q", short(k))
 			}
-			v.expandable(childPath(p+".vars", k), tf.Vars[k])
+			v.expandable(childPath(p+".vars", k), tf.Vars[k], targetScope)
 		}
 		for i, f := range tf.VarFiles {
 			fp := itemPath(p+".varFiles", i)
-			if f == "" {
+			switch {
+			case f == "":
 				v.at(fp, "must not be empty")
+			case v.expandable(fp, f, targetScope):
+				v.relPath(fp, f)
 			}
-			v.relPath(fp, f)
 		}
 	}
 	if k := t.Kind; k != nil && v.ok(tp+".kind") {
 		p := tp + ".kind"
-		v.relPath(p+".config", k.Config)
-		v.nonNegative(p+".waitReady", k.WaitReady)
+		v.expandable(p+".nodeImage", k.NodeImage, targetScope)
+		if v.expandable(p+".config", k.Config, targetScope) {
+			v.relPath(p+".config", k.Config)
+		}
+		v.duration(p+".waitReady", k.WaitReady)
 		for i, img := range k.LoadImages {
 			if strings.TrimSpace(img) == "" {
 				v.at(itemPath(p+".loadImages", i), "must not be empty")
@@ -354,11 +377,15 @@ func (v *validator) step(p string, st *Step, teardown bool, names map[string]str
 	case !teardown && (st.Phase != "" || v.has(pp)) && st.Phase != PhaseDeploy && st.Phase != PhaseVerify:
 		v.at(pp, "unsupported phase %q: want deploy or verify", short(st.Phase))
 	}
-	if st.Retries != nil && v.ok(p+".retries") {
-		v.retries(p+".retries", *st.Retries)
+	if st.Retries != nil {
+		v.intRange(p+".retries", *st.Retries, 0, MaxRetries)
 	}
-	v.nonNegative(p+".timeout", st.Timeout)
-	v.nonNegative(p+".retryDelay", st.RetryDelay)
+	v.duration(p+".timeout", st.Timeout)
+	v.duration(p+".retryDelay", st.RetryDelay)
+	v.text(p+".owner", st.Owner, oneLine)
+	if v.ok(p + ".manual") {
+		v.text(p+".manual", st.Manual, multiLine)
+	}
 
 	var actions []string
 	for _, a := range []struct {
@@ -411,20 +438,22 @@ func (v *validator) http(p string, h *HTTPAction) {
 		v.at(up, "must not be empty")
 	case h.URL == "":
 		v.missing(p, "url", "required field is missing")
-	case !v.expandable(up, h.URL):
+	case !v.expandable(up, h.URL, stepScope):
 	case !strings.Contains(h.URL, "${"):
 		u, err := url.Parse(h.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			v.at(up, "invalid URL %q: want an absolute http:// or https:// URL", short(h.URL))
 		}
 	}
+	// A method is one of a fixed list, so a ${NAME} in it is refused as
+	// unsupported rather than expanded.
 	if mp := p + ".method"; (h.Method != "" || v.has(mp)) && !slices.Contains(httpMethods, h.Method) {
 		v.at(mp, "unsupported method %q: want one of %s", short(h.Method), strings.Join(httpMethods, ", "))
 	}
-	if sp := p + ".status"; v.ok(sp) && (h.Status != 0 || v.has(sp)) && (h.Status < 100 || h.Status > 599) {
-		v.at(sp, "HTTP status %d is out of range: want 100 to 599", h.Status)
+	if sp := p + ".status"; h.Status != 0 || v.has(sp) {
+		v.intRange(sp, h.Status, 100, 599)
 	}
-	if bp := p + ".body"; h.Body != "" && v.expandable(bp, h.Body) {
+	if bp := p + ".body"; h.Body != "" && v.expandable(bp, h.Body, stepScope) {
 		pattern, _ := Expand(h.Body, placeholder)
 		if _, err := regexp.Compile(pattern); err != nil {
 			v.at(bp, "invalid regular expression: %v", err)
@@ -435,10 +464,10 @@ func (v *validator) http(p string, h *HTTPAction) {
 		if !validHeaderName(k) {
 			v.atKey(hp, "invalid header name %q", short(k))
 		}
-		v.expandable(hp, h.Headers[k])
+		v.expandable(hp, h.Headers[k], stepScope)
 	}
-	v.nonNegative(p+".within", h.Within)
-	v.nonNegative(p+".interval", h.Interval)
+	v.duration(p+".within", h.Within)
+	v.duration(p+".interval", h.Interval)
 }
 
 func (v *validator) apply(p string, a *ApplyAction) {
@@ -448,7 +477,7 @@ func (v *validator) apply(p string, a *ApplyAction) {
 		v.at(pp, "must not be empty")
 	case a.Path == "":
 		v.missing(p, "path", "required field is missing")
-	case v.expandable(pp, a.Path):
+	case v.expandable(pp, a.Path, stepScope):
 		v.relPath(pp, a.Path)
 	}
 	v.namespace(p+".namespace", a.Namespace)
@@ -460,7 +489,7 @@ func (v *validator) wait(p string, w *WaitAction) {
 	}
 	for i, r := range w.Resources {
 		rp := itemPath(p+".resources", i)
-		if !v.expandable(rp, r) {
+		if !v.expandable(rp, r, stepScope) {
 			continue
 		}
 		kind, name, ok := strings.Cut(r, "/")
@@ -472,7 +501,7 @@ func (v *validator) wait(p string, w *WaitAction) {
 }
 
 func (v *validator) namespace(path, ns string) {
-	if ns == "" || !v.expandable(path, ns) || strings.Contains(ns, "${") {
+	if ns == "" || !v.expandable(path, ns, stepScope) || strings.Contains(ns, "${") {
 		return
 	}
 	if len(ns) > 63 || !dnsLabel.MatchString(ns) {
@@ -484,14 +513,28 @@ func (v *validator) namespace(path, ns string) {
 // time, when the values are not known yet.
 func placeholder(string) (string, bool) { return "x", true }
 
-// expandable checks the ${NAME} syntax of a step's string field now rather
-// than in the middle of a drill.
-func (v *validator) expandable(path, s string) bool {
+// expandable checks, now rather than in the middle of a drill, the ${NAME}
+// syntax of a field drill expands at run time, and that every NAME will be
+// defined there (see definitions). It reports whether s is fine.
+func (v *validator) expandable(path, s string, sc scope) bool {
+	if !strings.Contains(s, "${") {
+		return true
+	}
 	if _, err := Expand(s, placeholder); err != nil {
 		v.at(path, "%v", err)
 		return false
 	}
-	return true
+	ok := true
+	for _, name := range References(s) {
+		if v.defs == nil {
+			break
+		}
+		if why := v.defs.undefined(name, sc); why != "" {
+			v.at(path, "%s", why)
+			ok = false
+		}
+	}
+	return ok
 }
 
 // relPath checks a path that is relative to the workdir: it may not be
@@ -513,33 +556,6 @@ func (v *validator) relPath(path, p string) {
 	clean = filepath.ToSlash(filepath.Clean(clean))
 	if clean == ".." || strings.HasPrefix(clean, "../") {
 		v.at(path, "%q escapes the workdir with ..", short(p))
-	}
-}
-
-func (v *validator) retries(path string, n int) {
-	if n < 0 {
-		v.at(path, "must not be negative, got %d", n)
-	}
-}
-
-func (v *validator) nonNegative(path string, d Duration) {
-	if d < 0 && v.ok(path) {
-		v.at(path, "must not be negative, got %s", time.Duration(d))
-	}
-}
-
-// sourceExists checks, for Load, that spec.source names a folder.
-func (v *validator) sourceExists(s *Scenario, file string) {
-	if s.Spec.Source == "" || !v.ok("spec.source") {
-		return
-	}
-	dir := resolveSource(s.Spec.Source, file)
-	fi, err := os.Stat(dir)
-	switch {
-	case err != nil:
-		v.at("spec.source", "source folder %s does not exist", dir)
-	case !fi.IsDir():
-		v.at("spec.source", "source %s is not a folder", dir)
 	}
 }
 
@@ -578,4 +594,39 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// textKind says which characters a free-text field may hold besides the
+// printable ones.
+type textKind int
+
+const (
+	oneLine   textKind = iota // owner, label value: no tab, no newline
+	labelKey                  // a label's key (the problem points at the key)
+	multiLine                 // description, manual instructions: tab and newline allowed
+)
+
+// text refuses terminal control characters and bidi overrides in a field
+// drill prints as it is (drill plan, list, the manual prompt, reports):
+// from a scenario someone else wrote, they could rewrite the screen, hide
+// text or make it read backwards (textsafe.Unsafe says which).
+func (v *validator) text(path, s string, kind textKind) {
+	if s == "" || !v.ok(path) {
+		return
+	}
+	report := v.at
+	if kind == labelKey {
+		report = v.atKey
+	}
+	if r, pos, found := textsafe.Find(s); found {
+		report(path, "character %s at position %d is not allowed: terminal control characters and bidi overrides could change what a terminal shows", textsafe.Name(r), pos)
+		return
+	}
+	if kind == multiLine {
+		return
+	}
+	if i := strings.IndexAny(s, "\t\n"); i >= 0 {
+		name := map[byte]string{'\t': "a tab", '\n': "a newline"}[s[i]]
+		report(path, "must be one line: %s at position %d", name, utf8.RuneCountInString(s[:i])+1)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/internal/textsafe"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/scenarios"
 )
@@ -96,13 +97,47 @@ func Run(ctx context.Context, args []string, streams Streams) (code int) {
 	return ExitUsage
 }
 
+// printError prints err on stderr. Errors joined with errors.Join (loadAll
+// joins one per file) are printed one by one, and every problem of every
+// invalid scenario as file:line:col: field: message, under one heading.
+// The text is escaped (textsafe): it quotes files drill did not write.
 func printError(w io.Writer, err error) {
-	var le *scenarios.LoadError
-	if errors.As(err, &le) {
-		fmt.Fprintf(w, "drill: invalid scenario:\n%s\n", le.Error())
-		return
+	var problems, others []string
+	invalid := 0
+	for _, e := range leaves(err) {
+		if le, ok := errors.AsType[*scenarios.LoadError](e); ok {
+			invalid++
+			for _, p := range le.Problems {
+				problems = append(problems, p.String())
+			}
+			if len(le.Problems) == 0 {
+				problems = append(problems, le.Error())
+			}
+			continue
+		}
+		others = append(others, "drill: "+e.Error())
 	}
-	fmt.Fprintf(w, "drill: %s\n", err)
+	switch {
+	case invalid == 1:
+		fmt.Fprintln(w, "drill: invalid scenario:")
+	case invalid > 1:
+		fmt.Fprintf(w, "drill: %d invalid scenarios:\n", invalid)
+	}
+	for _, line := range append(problems, others...) {
+		fmt.Fprintln(w, textsafe.Escape(line))
+	}
+}
+
+// leaves flattens errors joined with errors.Join, in order.
+func leaves(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, leaves(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }
 
 // app is what every subcommand shares: the streams, the root flags, and
@@ -133,6 +168,10 @@ successfully redeploy by following scripts" holds.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
+		// Flags of every command are checked here, once, before any
+		// command runs: a wrong --log-format is a usage error even for the
+		// commands that never build a logger.
+		PersistentPreRunE: func(*cobra.Command, []string) error { return a.checkFlags() },
 	}
 	root.SetVersionTemplate("drill {{.Version}}\n")
 	def := os.Getenv("DRILL_RESULTS")
@@ -157,6 +196,14 @@ successfully redeploy by following scripts" holds.`,
 		newServeCommand(a),
 	)
 	return root
+}
+
+// checkFlags checks the root flags.
+func (a *app) checkFlags() error {
+	if a.logFormat != "console" && a.logFormat != "json" {
+		return exitf(ExitUsage, "--log-format: %q is not console or json", a.logFormat)
+	}
+	return nil
 }
 
 // openStore opens the results folder by its absolute path: every path

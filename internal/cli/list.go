@@ -18,7 +18,7 @@ func newListCommand(a *app) *cobra.Command {
 			if len(args) == 0 {
 				args = []string{"."}
 			}
-			list, err := loadAll(args)
+			list, err := loadAll(a, args)
 			if len(list) == 0 && err != nil {
 				return err
 			}

@@ -3,33 +3,52 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/redeploy-drill/drill/scenarios"
 )
 
-// loadAll discovers and loads every scenario under paths. All invalid files
-// are reported, not just the first; any problem is exit 2.
-func loadAll(paths []string) ([]*scenarios.Scenario, error) {
-	files, err := scenarios.Discover(paths)
-	if err != nil {
-		return nil, &ExitError{Code: ExitUsage, Err: err}
+// loadAll discovers and loads every scenario under paths, and checks each
+// against what only the CLI knows: the results folder (--results) may not be
+// inside a source, and names must be unique. Every problem of every file is
+// reported, not just the first file's: the error joins one
+// *scenarios.LoadError per invalid file (printError prints them all), and
+// is exit 2. The valid scenarios are returned even then, for `drill
+// validate` to say which are ok.
+func loadAll(a *app, paths []string) ([]*scenarios.Scenario, error) {
+	// One path at a time, so that a path that does not exist is one more
+	// problem rather than the only one reported.
+	var (
+		files []string
+		errs  []error
+	)
+	for _, p := range paths {
+		found, err := scenarios.Discover([]string{p})
+		if err != nil {
+			errs = append(errs, err)
+		}
+		files = append(files, found...)
 	}
-	if len(files) == 0 {
+	slices.Sort(files)
+	files = slices.Compact(files)
+	if len(files) == 0 && len(errs) == 0 {
 		return nil, exitf(ExitUsage, "no scenario (kind: Scenario) found in %v", paths)
 	}
-	var (
-		out  []*scenarios.Scenario
-		errs []error
-	)
+	var out []*scenarios.Scenario
 	names := map[string]string{}
 	for _, f := range files {
 		s, err := scenarios.Load(f)
+		if err == nil {
+			err = s.CheckResultsFolder(a.results)
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		if prev, ok := names[s.Metadata.Name]; ok {
-			errs = append(errs, fmt.Errorf("%s: metadata.name %q is also used by %s: names must be unique, they name the results folder", f, s.Metadata.Name, prev))
+			line, col := s.Pos("metadata.name")
+			errs = append(errs, &scenarios.LoadError{Problems: []scenarios.Problem{{File: f, Line: line, Column: col, Field: "metadata.name",
+				Message: fmt.Sprintf("%q is also used by %s: names must be unique, they name the results folder", s.Metadata.Name, prev)}}})
 			continue
 		}
 		names[s.Metadata.Name] = f

@@ -21,7 +21,7 @@ func newPlanCommand(a *app) *cobra.Command {
 		Short: "Print what a run would do, in order, with timeouts and budget; nothing is run or created",
 		Args:  usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			list, err := loadAll(args)
+			list, err := loadAll(a, args)
 			if err != nil {
 				return err
 			}

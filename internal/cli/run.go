@@ -60,7 +60,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 	if err := f.check(); err != nil {
 		return err
 	}
-	list, err := loadAll(args)
+	list, err := loadAll(a, args)
 	if err != nil {
 		return err
 	}
@@ -195,6 +195,12 @@ func (f *runFlags) check() error {
 		return exitf(ExitUsage, "--parallel must be at least 1")
 	case f.cycles < 0:
 		return exitf(ExitUsage, "--cycles must be at least 1")
+	case f.cycles > scenarios.MaxCycles:
+		return exitf(ExitUsage, "--cycles must be at most %d, got %d", scenarios.MaxCycles, f.cycles)
+	case f.timeout < 0:
+		return exitf(ExitUsage, "--timeout must not be negative, got %s", f.timeout)
+	case f.teardown < 0:
+		return exitf(ExitUsage, "--teardown-timeout must not be negative, got %s", f.teardown)
 	case f.output != "text" && f.output != "json":
 		return exitf(ExitUsage, "--output: %q is not text or json", f.output)
 	case f.trigger != "" && f.trigger != "manual" && f.trigger != "schedule" && f.trigger != "ci":

@@ -12,7 +12,7 @@ func newValidateCommand(a *app) *cobra.Command {
 		Short: "Check scenarios without running anything (every problem of every file, with line and column)",
 		Args:  usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			list, err := loadAll(args)
+			list, err := loadAll(a, args)
 			for _, s := range list {
 				fmt.Fprintf(a.streams.Out, "ok  %s (%s)\n", s.File, s.Metadata.Name)
 			}

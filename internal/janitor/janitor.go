@@ -30,6 +30,7 @@ import (
 	"github.com/redeploy-drill/drill/internal/plan"
 	"github.com/redeploy-drill/drill/internal/procs"
 	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/scenarios"
 )
 
 // Janitor cleans up after dead runs in one results folder.
@@ -319,7 +320,7 @@ func (j *Janitor) collectRun(ctx context.Context, rep *Report, r deadRun) {
 		// A destroy that failed or was interrupted may leave processes it
 		// started (a provisioner's script); they carry the run's
 		// DRILL_RUN_ID, and no gc leaves a process of its own behind.
-		if ps, _ := procs.WithEnv("DRILL_RUN_ID", r.id); len(ps) > 0 {
+		if ps, _ := procs.WithEnv(scenarios.VarRunID, r.id); len(ps) > 0 {
 			procs.Stop(ps, j.Grace)
 		}
 	}
@@ -350,7 +351,7 @@ func Describe(e results.LedgerEntry) string { return e.Describe() }
 func (j *Janitor) remove(ctx context.Context, r deadRun, e results.LedgerEntry, remaining []results.LedgerEntry) error {
 	switch e.Kind {
 	case results.LedgerProcesses:
-		ps, err := procs.WithEnv("DRILL_RUN_ID", e.RunID)
+		ps, err := procs.WithEnv(scenarios.VarRunID, e.RunID)
 		if err != nil {
 			return err
 		}
@@ -479,8 +480,8 @@ func leftovers(ctx context.Context, t drills.LeftoverChecker, env *drills.Env) e
 // baseEnv is what a target's Destroy needs outside a run: the run's folder,
 // gc's redacted log, and a minimal environment to find its tools.
 func (j *Janitor) baseEnv(r deadRun) *drills.Env {
-	vars := map[string]string{"DRILL_RUN_ID": r.id}
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "LANG"} {
+	vars := map[string]string{scenarios.VarRunID: r.id}
+	for _, k := range scenarios.HostVars {
 		if v, ok := j.LookupEnv(k); ok {
 			vars[k] = v
 		}

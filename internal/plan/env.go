@@ -12,16 +12,6 @@ import (
 	"github.com/redeploy-drill/drill/scenarios"
 )
 
-// hostVars are the only host variables every step gets, besides passEnv and
-// DRILL_*: enough for tools to find themselves and a home, nothing that
-// silently makes a runbook depend on the operator's shell. drill gc reads
-// them from its own environment.
-var hostVars = []string{"PATH", "HOME", "TMPDIR", "LANG"}
-
-// CycleVars are the variables the runner sets for each cycle; a ledger
-// entry records their values, which hold no secret.
-var CycleVars = []string{"DRILL_RUN_ID", "DRILL_SCENARIO", "DRILL_CYCLE", "DRILL_WORKDIR", "DRILL_RESULTS_DIR"}
-
 // recipe records how the step environment of s is built, without any
 // secret value: spec.env and DRILL_* host variables as values, passEnv by
 // name, secrets by where they are read from. A DRILL_* host variable whose
@@ -32,7 +22,7 @@ func recipe(s *scenarios.Scenario, opts Options, redactor *drills.Redactor) resu
 	r := results.LedgerEnv{Values: map[string]string{}}
 	for _, kv := range opts.Environ() {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(k, "DRILL_") {
+		if !ok || !strings.HasPrefix(k, scenarios.ReservedPrefix) {
 			continue
 		}
 		if redactor.Redact(v) != v {
@@ -83,7 +73,9 @@ func (e *EnvError) Unwrap() error { return e.Err }
 // every such problem is reported at once.
 func ResolveEnv(r results.LedgerEnv, lookup func(string) (string, bool)) (map[string]string, []string, error) {
 	env := map[string]string{}
-	for _, k := range hostVars {
+	// The host basics (scenarios.HostVars) are read from the environment
+	// resolving the recipe: drill gc uses its own PATH and HOME.
+	for _, k := range scenarios.HostVars {
 		if v, ok := lookup(k); ok {
 			if k == "TMPDIR" && v != "" && !filepath.IsAbs(v) {
 				// Steps run in other folders than drill: every path they
@@ -150,7 +142,8 @@ func cycleRecipe(base results.LedgerEnv, env *drills.Env) *results.LedgerEnv {
 	if r.Values == nil {
 		r.Values = map[string]string{}
 	}
-	for _, k := range CycleVars {
+	// The variables the runner set for this cycle hold no secret.
+	for _, k := range scenarios.ProvidedVars {
 		if v, ok := env.Vars[k]; ok {
 			r.Values[k] = v
 		}

@@ -30,6 +30,8 @@ type Options struct {
 	// LookupEnv reads the host environment (default os.LookupEnv).
 	LookupEnv func(string) (string, bool)
 	// Environ lists the host environment, for DRILL_* (default os.Environ).
+	// Validation (scenarios.WithLookupEnv) must see the same environment,
+	// or a ${DRILL_...} it accepted may be undefined here.
 	Environ func() []string
 	Logger  *zap.Logger
 	// TerraformRelay is the drill binary, which terraform runs behind so that
