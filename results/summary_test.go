@@ -377,8 +377,8 @@ func TestSummarizeAborted(t *testing.T) {
 			alive: dead, aborted: []int{0}, newestAborted: true, want: VerdictAborted,
 		},
 		{
-			name: "an old dead run under a newer finished one is listed, not the verdict",
-			runs: mark(history(hr{ago: 3 * h, status: StatusRunning}, hr{ago: 2 * h, status: StatusRunning}, hr{ago: h, status: StatusFailed, ms: 1}), 666, 666, 1),
+			name:  "an old dead run under a newer finished one is listed, not the verdict",
+			runs:  mark(history(hr{ago: 3 * h, status: StatusRunning}, hr{ago: 2 * h, status: StatusRunning}, hr{ago: h, status: StatusFailed, ms: 1}), 666, 666, 1),
 			alive: dead, aborted: []int{0, 1}, want: VerdictBroken,
 		},
 	}
