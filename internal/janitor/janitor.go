@@ -108,21 +108,9 @@ func (j *Janitor) Collect(ctx context.Context) (*Report, error) {
 }
 
 // Alive reports whether the drill that wrote a running document is still
-// there. Runs from another host cannot be judged and count as alive.
-func Alive(r *results.Run) bool {
-	host, _ := os.Hostname()
-	if r.Pid <= 0 || r.Host.Name != host {
-		return true
-	}
-	if !procs.Alive(r.Pid) {
-		return false
-	}
-	// A recycled pid belongs to a process that started after the run did.
-	if started, ok := procs.StartTime(r.Pid); ok && started.After(r.StartedAt.Add(2*time.Second)) {
-		return false
-	}
-	return true
-}
+// there (procs.RunAlive). Runs from another host cannot be judged and count
+// as alive.
+func Alive(r *results.Run) bool { return procs.RunAlive(r) }
 
 func (j *Janitor) collectRun(ctx context.Context, rep *Report, r *results.Run) {
 	ledger := j.Store.Ledger(r.Scenario.Name, r.RunID)
