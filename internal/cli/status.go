@@ -131,7 +131,7 @@ func collectStatus(dir string, args []string, now time.Time) ([]scenarioStatus, 
 	var (
 		rows     []scenarioStatus
 		warnings []results.Warning
-		unknown  []error
+		unknown  []string
 	)
 	for _, t := range targets {
 		h, ws, err := store.History(t.name, results.HistoryOptions{})
@@ -140,13 +140,17 @@ func collectStatus(dir string, args []string, now time.Time) ([]scenarioStatus, 
 			return nil, warnings, exitf(ExitEnvironment, "read results folder %s: %w", dir, err)
 		}
 		if !t.fromFile && (err != nil || len(h.Entries)+len(h.Running) == 0) {
-			unknown = append(unknown, fmt.Errorf("unknown scenario %s: no results in %s, and no file or folder of that name", t.name, dir))
+			unknown = append(unknown, t.name)
 			continue
 		}
 		rows = append(rows, judge(h, t, now))
 	}
-	if len(unknown) > 0 {
-		return nil, warnings, &ExitError{Code: ExitUsage, Err: errors.Join(unknown...)}
+	switch len(unknown) {
+	case 0:
+	case 1:
+		return nil, warnings, exitf(ExitUsage, "unknown scenario %s: no results in %s, and no file or folder of that name", unknown[0], dir)
+	default:
+		return nil, warnings, exitf(ExitUsage, "unknown scenarios %s: no results in %s, and no files or folders of those names", strings.Join(unknown, ", "), dir)
 	}
 	return rows, warnings, nil
 }
