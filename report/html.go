@@ -57,6 +57,8 @@ type htmlScenario struct {
 type htmlRunning struct {
 	RunID   string
 	Started string
+	// Aborted is set when the run's drill is gone (Summary.Aborted).
+	Aborted bool
 }
 
 type htmlRun struct {
@@ -157,7 +159,7 @@ func htmlScenarioOf(h *History, sc *Scenario, opts Options) htmlScenario {
 		out.Timeline = outcomeTimeline(window)
 	}
 	for _, r := range sc.Running {
-		out.Running = append(out.Running, htmlRunning{RunID: r.RunID, Started: ago(h.GeneratedAt, r.StartedAt)})
+		out.Running = append(out.Running, htmlRunning{RunID: r.RunID, Started: ago(h.GeneratedAt, r.StartedAt), Aborted: slices.Contains(s.Aborted, r.RunID)})
 	}
 	for i := len(sc.Runs) - 1; i >= 0; i-- {
 		r := sc.Runs[i]

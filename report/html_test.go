@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -136,4 +137,54 @@ func TestHTMLEmptyAndUnsafeLogs(t *testing.T) {
 	_, doc := renderHTML(t, FromRuns([]*results.Run{r}, testNow), Options{})
 	links := findAll(doc, func(n *html.Node) bool { return n.Data == "a" && hasClass(n, "log") })
 	assert.Len(t, links, 3, "only the three logs inside the results folder are linked")
+}
+
+// TestAbortedRun checks that a run whose drill died shows as aborted, with
+// the way out, in the HTML page and the Markdown summary, and that a run
+// under way does not. Which drill is gone is the predicate's call
+// (SummaryOptions.Alive); here a fake one.
+func TestAbortedRun(t *testing.T) {
+	s := knownStore(t)
+	const deadPid = 4242
+	dead, err := histgen.WriteRunning(s, "web-holds", "platform", testNow.Add(-time.Minute), deadPid, "ci-runner-1")
+	require.NoError(t, err)
+	live, err := histgen.WriteRunning(s, "db-stale", "data", testNow.Add(-time.Minute), 1, "ci-runner-1")
+	require.NoError(t, err)
+	alive := func(r *results.Run) bool { return r.Pid != deadPid }
+	h, warns, err := Load(s, testNow, WithSummaryOptions(results.SummaryOptions{Alive: alive}))
+	require.NoError(t, err)
+	require.Empty(t, warns)
+
+	assert.Equal(t, results.VerdictAborted, scenario(t, h, "web-holds").Verdict)
+	assert.Equal(t, []string{dead.RunID}, scenario(t, h, "web-holds").Summary.Aborted)
+	assert.Equal(t, results.VerdictStale, scenario(t, h, "db-stale").Verdict, "a run under way keeps the verdict")
+
+	page, doc := renderHTML(t, h, Options{})
+	cells := findAll(doc, func(n *html.Node) bool { return hasClass(n, "verdict") && n.Data == "td" })
+	got := map[string]string{}
+	for _, td := range cells {
+		name, _ := attr(td.Parent, "data-scenario")
+		got[name] = strings.TrimSpace(text(td))
+	}
+	assert.Equal(t, "aborted", got["web-holds"])
+	runs := map[string]*html.Node{}
+	for _, p := range findAll(doc, func(n *html.Node) bool { return n.Data == "p" && hasClass(n, "running") }) {
+		id, _ := attr(p, "data-run")
+		runs[id] = p
+	}
+	require.Contains(t, runs, dead.RunID)
+	require.Contains(t, runs, live.RunID)
+	assert.True(t, hasClass(runs[dead.RunID], "aborted"))
+	assert.Contains(t, text(runs[dead.RunID]), "aborted")
+	assert.Contains(t, text(runs[dead.RunID]), "drill gc")
+	assert.False(t, hasClass(runs[live.RunID], "aborted"))
+	assert.Contains(t, text(runs[live.RunID]), "running")
+	assert.NotContains(t, text(runs[live.RunID]), "drill gc")
+	assert.Contains(t, page, "1 aborted")
+
+	var md bytes.Buffer
+	require.NoError(t, Write(&md, Markdown, h, Options{}))
+	assert.Contains(t, md.String(), "| aborted |")
+	assert.Contains(t, md.String(), "**web-holds**: the drill of run "+dead.RunID+" died before the run finished: run `drill gc`")
+	assert.NotContains(t, md.String(), live.RunID)
 }

@@ -18,6 +18,8 @@ func verdictEmoji(v results.Verdict) string {
 		return "❌"
 	case results.VerdictStale:
 		return "⏰"
+	case results.VerdictAborted:
+		return "💀"
 	}
 	return "⚪"
 }
@@ -78,6 +80,9 @@ func writeMarkdown(w io.Writer, h *History, opts Options) error {
 		s := sc.Summary
 		if sc.Verdict == results.VerdictStale {
 			problems = append(problems, fmt.Sprintf("**%s**: no drill passed with the guideline holding within %s", md(sc.Name), ms(s.FreshnessMs)))
+		}
+		if len(s.Aborted) > 0 {
+			problems = append(problems, fmt.Sprintf("**%s**: the drill of run %s died before the run finished: run `drill gc`", md(sc.Name), md(strings.Join(s.Aborted, ", "))))
 		}
 		if s.Newest == nil {
 			continue

@@ -143,9 +143,10 @@ type ScenarioHistory struct {
 	Running []*Run
 }
 
-// Summarize judges the history as Summarize judges the run documents.
-// Entries must carry Steps for the newest opts.Recent finished runs, which
-// History does when HistoryOptions.Detail is at least opts.Recent.
+// Summarize judges the history as Summarize judges the run documents,
+// telling aborted runs from Running with opts.Alive. Entries must carry
+// Steps for the newest opts.Recent finished runs, which History does when
+// HistoryOptions.Detail is at least opts.Recent.
 func (h *ScenarioHistory) Summarize(now time.Time, opts SummaryOptions) Summary {
 	opts = opts.withDefaults()
 	ptrs := make([]*HistoryEntry, 0, len(h.Entries)+len(h.Running))
@@ -159,7 +160,7 @@ func (h *ScenarioHistory) Summarize(now time.Time, opts SummaryOptions) Summary 
 	if !slices.IsSortedFunc(ptrs, compareEntries) {
 		slices.SortStableFunc(ptrs, compareEntries)
 	}
-	sum := summarize(ptrs, now, opts)
+	sum := summarize(ptrs, now, opts, aborted(h.Running, opts.Alive))
 	if sum.Scenario == "" {
 		sum.Scenario = h.Scenario
 	}

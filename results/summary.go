@@ -27,6 +27,17 @@ type SummaryOptions struct {
 	// SlowerFactor is the ratio to the median above which Slower is set
 	// (DefaultSlowerFactor when <= 0).
 	SlowerFactor float64
+	// Freshness, when > 0, is the scenario's freshness whatever the runs
+	// recorded: the scenario file's spec.freshness as it reads today, which
+	// may have changed since the runs were made.
+	Freshness time.Duration
+	// Alive tells whether the drill that wrote a document still marked
+	// running is still there. A run it says is gone (killed with -9, the
+	// machine rebooted) is listed in Summary.Aborted, and when it is the
+	// newest run the verdict is VerdictAborted. This package cannot see
+	// processes, so nil trusts every running document; drill passes a
+	// check of the document's pid on this host.
+	Alive func(*Run) bool
 }
 
 // RunSummary is the part of one run that drill status prints.
@@ -57,15 +68,23 @@ type Summary struct {
 	// Runs is the number of run documents summarized, whatever their status.
 	Runs int `json:"runs"`
 	// Running lists runs still marked running, oldest first. Some may belong
-	// to a drill that died; telling which is the caller's job (see Run.Pid).
+	// to a drill that died: those SummaryOptions.Alive says are gone are
+	// also in Aborted.
 	Running []string `json:"running,omitempty"`
+	// Aborted lists the runs of Running whose drill is gone, oldest first:
+	// `drill gc` removes what they left and marks them canceled.
+	Aborted []string `json:"aborted,omitempty"`
+	// NewestAborted is set when the newest run of all, finished or not, is
+	// one of Aborted: the scenario's verdict is then aborted, whatever the
+	// runs before it say.
+	NewestAborted bool `json:"newestAborted,omitempty"`
 	// Newest is the newest finished run, nil when no run has finished.
 	Newest *RunSummary `json:"newest,omitempty"`
 	// LastSuccess is the start of the newest run that passed with the
 	// guideline holding.
 	LastSuccess *time.Time `json:"lastSuccess,omitempty"`
-	// FreshnessMs is the scenario's spec.freshness, taken from the newest run
-	// that records one.
+	// FreshnessMs is the scenario's spec.freshness: SummaryOptions.Freshness
+	// when set, else taken from the newest run that records one.
 	FreshnessMs int64 `json:"freshnessMs"`
 	// RegularlyChecked is the regularly-checked verdict: LastSuccess is
 	// younger than the freshness. Stale is its negation, kept so templates
@@ -132,12 +151,32 @@ func Summarize(runs []*Run, now time.Time, opts SummaryOptions) Summary {
 		}
 		ptrs[i] = &entries[i]
 	}
-	return summarize(ptrs, now, opts)
+	return summarize(ptrs, now, opts, aborted(sorted, opts.Alive))
+}
+
+// aborted returns the IDs of the runs still marked running whose drill alive
+// says is gone (none when alive is nil).
+func aborted(runs []*Run, alive func(*Run) bool) map[string]bool {
+	if alive == nil {
+		return nil
+	}
+	var dead map[string]bool
+	for _, r := range runs {
+		if r != nil && !r.Status.Finished() && !alive(r) {
+			if dead == nil {
+				dead = map[string]bool{}
+			}
+			dead[r.RunID] = true
+		}
+	}
+	return dead
 }
 
 // SummarizeEntries is Summarize over history entries (see
 // ScenarioHistory). entries may come in any order; the newest
 // opts.Recent finished ones must carry their Steps for the step statistics.
+// Entries carry no pid, so opts.Alive is not consulted: use
+// ScenarioHistory.Summarize to tell aborted runs.
 func SummarizeEntries(entries []HistoryEntry, now time.Time, opts SummaryOptions) Summary {
 	ptrs := make([]*HistoryEntry, len(entries))
 	for i := range entries {
@@ -146,7 +185,7 @@ func SummarizeEntries(entries []HistoryEntry, now time.Time, opts SummaryOptions
 	if !slices.IsSortedFunc(ptrs, compareEntries) {
 		slices.SortStableFunc(ptrs, compareEntries)
 	}
-	return summarize(ptrs, now, opts.withDefaults())
+	return summarize(ptrs, now, opts.withDefaults(), nil)
 }
 
 func (opts SummaryOptions) withDefaults() SummaryOptions {
@@ -159,11 +198,15 @@ func (opts SummaryOptions) withDefaults() SummaryOptions {
 	if opts.SlowerFactor <= 0 {
 		opts.SlowerFactor = DefaultSlowerFactor
 	}
+	if opts.Freshness > 0 {
+		opts.DefaultFreshness = opts.Freshness
+	}
 	return opts
 }
 
-// summarize judges entries sorted oldest first.
-func summarize(sorted []*HistoryEntry, now time.Time, opts SummaryOptions) Summary {
+// summarize judges entries sorted oldest first; dead holds the IDs of the
+// running ones whose drill is gone.
+func summarize(sorted []*HistoryEntry, now time.Time, opts SummaryOptions, dead map[string]bool) Summary {
 	var sum Summary
 	sum.Runs = len(sorted)
 	freshness := opts.DefaultFreshness
@@ -174,12 +217,16 @@ func summarize(sorted []*HistoryEntry, now time.Time, opts SummaryOptions) Summa
 		if sum.Scenario == "" {
 			sum.Scenario = r.Scenario
 		}
-		if !foundFreshness && r.FreshnessMs > 0 {
+		if !foundFreshness && r.FreshnessMs > 0 && opts.Freshness <= 0 {
 			freshness = time.Duration(r.FreshnessMs) * time.Millisecond
 			foundFreshness = true
 		}
 		if !r.Status.Finished() {
 			sum.Running = append(sum.Running, r.RunID)
+			if dead[r.RunID] {
+				sum.Aborted = append(sum.Aborted, r.RunID)
+				sum.NewestAborted = sum.NewestAborted || i == len(sorted)-1
+			}
 			continue
 		}
 		if sum.LastSuccess == nil && r.Succeeded() {
@@ -191,6 +238,7 @@ func summarize(sorted []*HistoryEntry, now time.Time, opts SummaryOptions) Summa
 		}
 	}
 	slices.Reverse(sum.Running)
+	slices.Reverse(sum.Aborted)
 	sum.FreshnessMs = freshness.Milliseconds()
 	sum.RegularlyChecked = sum.LastSuccess != nil && now.Sub(*sum.LastSuccess) < freshness
 	sum.Stale = !sum.RegularlyChecked
@@ -295,13 +343,20 @@ const (
 	VerdictStale Verdict = "stale"
 	// VerdictNeverRun: no drill of the scenario has finished.
 	VerdictNeverRun Verdict = "never-run"
+	// VerdictAborted: the newest run is still marked running but its drill
+	// is gone (SummaryOptions.Alive): `drill gc` cleans up after it.
+	VerdictAborted Verdict = "aborted"
 )
 
-// Verdict judges the summary: never-run, broken (the newest run failed or
-// its guideline does not hold), stale (not regularly checked) or holds.
-// Only holds is good: drill status exits 1 on any other.
+// Verdict judges the summary: aborted (the newest run's drill died before
+// finishing), never-run, broken (the newest finished run failed or its
+// guideline does not hold), stale (not regularly checked) or holds. A run
+// under way does not change the verdict until it finishes. Only holds is
+// good: drill status exits 1 on any other.
 func (s *Summary) Verdict() Verdict {
 	switch {
+	case s.NewestAborted:
+		return VerdictAborted
 	case s.Newest == nil:
 		return VerdictNeverRun
 	case s.Newest.Status != StatusPassed || !s.Newest.Holds:

@@ -335,3 +335,90 @@ func TestSummaryVerdict(t *testing.T) {
 		})
 	}
 }
+
+// TestSummarizeAborted checks that the liveness predicate of the caller
+// decides which running runs are aborted, and that only an aborted newest
+// run makes the verdict aborted.
+func TestSummarizeAborted(t *testing.T) {
+	h := time.Hour
+	dead := func(r *Run) bool { return r.Pid != 666 }
+	mark := func(runs []*Run, pids ...int) []*Run {
+		for i, p := range pids {
+			runs[i].Pid = p
+		}
+		return runs
+	}
+	tests := []struct {
+		name          string
+		runs          []*Run
+		alive         func(*Run) bool
+		aborted       []int // indexes into runs
+		newestAborted bool
+		want          Verdict
+	}{
+		{
+			name:  "nil predicate trusts a running document",
+			runs:  mark(history(hr{ago: 2 * h, status: StatusPassed, holds: true, ms: 1}, hr{ago: h, status: StatusRunning}), 1, 666),
+			alive: nil, want: VerdictHolds,
+		},
+		{
+			name:  "newest running and alive keeps the previous verdict",
+			runs:  mark(history(hr{ago: 2 * h, status: StatusPassed, holds: true, ms: 1}, hr{ago: h, status: StatusRunning}), 1, 2),
+			alive: dead, want: VerdictHolds,
+		},
+		{
+			name:  "newest running and dead is aborted",
+			runs:  mark(history(hr{ago: 2 * h, status: StatusPassed, holds: true, ms: 1}, hr{ago: h, status: StatusRunning}), 1, 666),
+			alive: dead, aborted: []int{1}, newestAborted: true, want: VerdictAborted,
+		},
+		{
+			name:  "only run, dead, is aborted rather than never-run",
+			runs:  mark(history(hr{ago: h, status: StatusRunning}), 666),
+			alive: dead, aborted: []int{0}, newestAborted: true, want: VerdictAborted,
+		},
+		{
+			name:  "an old dead run under a newer finished one is listed, not the verdict",
+			runs:  mark(history(hr{ago: 3 * h, status: StatusRunning}, hr{ago: 2 * h, status: StatusRunning}, hr{ago: h, status: StatusFailed, ms: 1}), 666, 666, 1),
+			alive: dead, aborted: []int{0, 1}, want: VerdictBroken,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := SummaryOptions{Alive: tt.alive}
+			var want []string
+			for _, i := range tt.aborted {
+				want = append(want, tt.runs[i].RunID)
+			}
+			for name, sum := range map[string]Summary{
+				"documents": Summarize(tt.runs, summaryNow, opts),
+				"history":   historyOf(tt.runs).Summarize(summaryNow, opts),
+			} {
+				assert.Equal(t, want, sum.Aborted, name)
+				assert.Equal(t, tt.newestAborted, sum.NewestAborted, name)
+				assert.Equal(t, tt.want, sum.Verdict(), name)
+			}
+		})
+	}
+}
+
+// historyOf is the ScenarioHistory the store would read for runs.
+func historyOf(runs []*Run) *ScenarioHistory {
+	h := &ScenarioHistory{Scenario: "local-web"}
+	for _, r := range runs {
+		if r.Status.Finished() {
+			h.Entries = append(h.Entries, EntryOf(r))
+		} else {
+			h.Running = append(h.Running, r)
+		}
+	}
+	return h
+}
+
+func TestSummarizeFreshnessOverridesTheRuns(t *testing.T) {
+	h := time.Hour
+	runs := history(hr{ago: 25 * h, status: StatusPassed, holds: true, ms: 1, freshness: 48 * h})
+	assert.Equal(t, VerdictHolds, ptr(Summarize(runs, summaryNow, SummaryOptions{})).Verdict(), "the runs recorded 48h")
+	sum := Summarize(runs, summaryNow, SummaryOptions{Freshness: 24 * h})
+	assert.Equal(t, VerdictStale, sum.Verdict(), "the scenario file now says 24h")
+	assert.Equal(t, (24 * h).Milliseconds(), sum.FreshnessMs)
+}

@@ -34,10 +34,11 @@ func newListCommand(a *app) *cobra.Command {
 					fmt.Fprintf(a.streams.Err, "drill: warning: %s\n", w.Error())
 				}
 				if rerr == nil && (len(h.Entries) > 0 || len(h.Running) > 0) {
-					sum := h.Summarize(now, results.SummaryOptions{DefaultFreshness: s.Spec.Freshness.D()})
+					// The scenario file's freshness, and the verdict drill status gives.
+					sum := h.Summarize(now, summaryOptions(s.Spec.Freshness.D()))
 					running := newestRunning(h)
 					switch {
-					case running != nil && !processAlive(running):
+					case sum.Verdict() == results.VerdictAborted && running != nil:
 						last = fmt.Sprintf("aborted %s (run `drill gc`)", ago(running.StartedAt))
 					case running != nil:
 						last = "running since " + ago(running.StartedAt)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -13,7 +14,10 @@ import (
 )
 
 func newServeCommand(a *app) *cobra.Command {
-	var addr string
+	var (
+		addr       string
+		allowHosts []string
+	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the live dashboard, a read-only JSON API and /metrics over the results folder",
@@ -21,15 +25,32 @@ func newServeCommand(a *app) *cobra.Command {
   /                                               the dashboard, reloading itself as results land
   /api/index                                      index.json
   /api/scenarios                                  every scenario's verdict and summary
-  /api/scenarios/NAME/runs                        a scenario's runs, newest first (?limit=N)
+  /api/scenarios/NAME/runs                        a scenario's runs, newest first (?limit=N);
+                                                  "aborted": true on a run whose drill died
   /api/scenarios/NAME/runs/ID                     one run document
   /api/scenarios/NAME/runs/ID/logs/FILE           one step log
   /api/schema/drillrun.json, drillindex.json      the JSON Schemas
   /metrics                                        Prometheus metrics (deploy/prometheus/alerts.yaml)
   /healthz
-It only reads the results folder, and serves no file outside it.`,
+It only reads the results folder, and serves no file outside it. A name in a URL that is
+no scenario, run or log (index.json, the run id latest, a hidden or too long name) is 404.
+
+It answers only requests whose Host header is a loopback name or address (localhost,
+*.localhost, 127.0.0.0/8, ::1, any port), the host of --addr, or a name given with
+--allow-host (exact name, port ignored); any other gets 421 Misdirected Request. That keeps
+a web page that rebinds its own DNS name to this machine (DNS rebinding) from reading the
+results. Listening on all interfaces (--addr 0.0.0.0:8080) allows the Host 0.0.0.0 and
+loopback only: give every name and address clients use, e.g. --allow-host drill.example.com
+for a reverse proxy or --allow-host 192.0.2.10 for a scraper that uses the address.
+/healthz answers whatever the Host (it says only "ok"), for load balancers and probes.`,
+		Example: `  drill serve                                       # http://127.0.0.1:8080/
+  drill serve --addr 0.0.0.0:8080 --allow-host drill.example.com   # behind a proxy`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			hosts, err := allowedHosts(addr, allowHosts)
+			if err != nil {
+				return err
+			}
 			log, err := newLogger(a.streams.Err, a.logFormat, a.verbose)
 			if err != nil {
 				return err
@@ -43,12 +64,29 @@ It only reads the results folder, and serves no file outside it.`,
 			// Ctrl-C or SIGTERM (a Deployment being stopped) shuts down gracefully: exit 0.
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			if err := serve.Serve(ctx, l, serve.New(openStore(a), serve.WithLogger(log))); err != nil {
+			if err := serve.Serve(ctx, l, serve.New(openStore(a), serve.WithLogger(log), serve.WithAllowedHosts(hosts...))); err != nil {
 				return exitf(ExitFailed, "%w", err)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", serve.DefaultAddr, "host:port to listen on")
+	cmd.Flags().StringArrayVar(&allowHosts, "allow-host", nil, "also answer requests for this Host name (repeatable; port ignored): a reverse proxy's name, or this machine's address")
 	return cmd
+}
+
+// allowedHosts are the Host names drill serve answers for besides loopback:
+// the host of addr (when it names one) and the --allow-host names.
+func allowedHosts(addr string, allow []string) ([]string, error) {
+	var hosts []string
+	if h, _, err := net.SplitHostPort(addr); err == nil && h != "" {
+		hosts = append(hosts, h)
+	}
+	for _, h := range allow {
+		if h == "" || strings.ContainsAny(h, "/*?#@ \t") {
+			return nil, exitf(ExitUsage, "--allow-host: %q is not a host name (give a name or address, optionally with :port; no scheme, path or wildcard)", h)
+		}
+		hosts = append(hosts, h)
+	}
+	return hosts, nil
 }

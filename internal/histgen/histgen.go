@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
@@ -377,4 +378,39 @@ func RemoveKnown() {
 		os.RemoveAll(known.dir)
 		known.dir = ""
 	}
+}
+
+// WriteRunning writes the document of a run of scenario still under way, as
+// the runner writes it when a drill starts: status running, started at
+// start, by pid on host. A test makes it aborted with the pid of a process
+// that is gone and host = os.Hostname(), or alive with its own pid.
+func WriteRunning(store *results.Store, scenario, owner string, start time.Time, pid int, host string) (*results.Run, error) {
+	start = start.UTC().Truncate(time.Millisecond)
+	r := &results.Run{
+		APIVersion:  results.APIVersion,
+		Kind:        results.KindRun,
+		RunID:       results.NewRunID(start),
+		Scenario:    results.ScenarioRef{Name: scenario, File: "scenarios/" + scenario + ".yaml", Owner: owner},
+		Trigger:     "schedule",
+		Host:        results.Host{Name: host, OS: "linux", Arch: "amd64"},
+		Status:      results.StatusRunning,
+		StartedAt:   start,
+		FreshnessMs: (24 * time.Hour).Milliseconds(),
+		Pid:         pid,
+		Cycles:      []results.Cycle{{Index: 1, Status: results.StatusRunning, StartedAt: start, Steps: []results.Step{}}},
+	}
+	if err := store.WriteRun(r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// DeadPid returns the pid of a process that has exited and been reaped:
+// a drill killed with -9, for the liveness checks.
+func DeadPid() (int, error) {
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		return 0, err
+	}
+	return cmd.ProcessState.Pid(), nil
 }

@@ -231,35 +231,16 @@ func (j *Janitor) alive(r deadRun) (alive, known bool) {
 	}
 	for _, e := range r.entries {
 		if e.Pid > 0 {
-			return processAlive(e.Pid, e.Host, e.Time), true
+			return procs.DrillAlive(e.Pid, e.Host, e.Time), true
 		}
 	}
 	return false, false
 }
 
 // Alive reports whether the drill that wrote a running document is still
-// there. Runs from another host cannot be judged and count as alive.
-func Alive(r *results.Run) bool {
-	return processAlive(r.Pid, r.Host.Name, r.StartedAt)
-}
-
-// processAlive reports whether the drill with pid on host, which started
-// no later than since, is still there: a pid on another host cannot be
-// judged and counts as alive; a recycled pid belongs to a process that
-// started after since.
-func processAlive(pid int, host string, since time.Time) bool {
-	self, _ := os.Hostname()
-	if pid <= 0 || host != self {
-		return true
-	}
-	if !procs.Alive(pid) {
-		return false
-	}
-	if started, ok := procs.StartTime(pid); ok && started.After(since.Add(2*time.Second)) {
-		return false
-	}
-	return true
-}
+// there (procs.RunAlive). Runs from another host cannot be judged and count
+// as alive.
+func Alive(r *results.Run) bool { return procs.RunAlive(r) }
 
 // plainName accepts a visible file name: no dot files (temporary files,
 // locks), nothing that could climb out of the results folder.

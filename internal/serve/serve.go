@@ -3,8 +3,8 @@
 //
 //	GET /                                             the HTML dashboard; reloads itself when results change
 //	GET /api/index                                    index.json (DrillIndex)
-//	GET /api/scenarios                                every scenario's verdict and summary
-//	GET /api/scenarios/{name}/runs                    the scenario's runs, newest first (?limit=N)
+//	GET /api/scenarios                                every scenario's verdict and summary (aborted: see WithAlive)
+//	GET /api/scenarios/{name}/runs                    the scenario's runs, newest first (?limit=N), aborted ones marked
 //	GET /api/scenarios/{name}/runs/{id}               one DrillRun document
 //	GET /api/scenarios/{name}/runs/{id}/logs/{file}   one step log, text/plain
 //	GET /api/schema/drillrun.json                     the DrillRun JSON Schema
@@ -13,10 +13,17 @@
 //	GET /healthz                                      ok
 //
 // It serves only files inside the results folder: every name taken from a
-// URL is checked (no separators, no dot names), the path it makes is
-// resolved through symlinks and must stay inside the folder, and the file
-// is opened through an os.Root of the folder, which refuses to leave it
-// even if the folder changes in between.
+// URL is checked by one function before any handler runs (no separators, no
+// dot names, none the results package refuses or reserves: a bad name is a
+// 404, never a 500), the path it makes is resolved through symlinks and
+// must stay inside the folder, and the file is opened through an os.Root of
+// the folder, which refuses to leave it even if the folder changes in
+// between.
+//
+// It answers only requests whose Host header names this machine's loopback
+// (localhost, *.localhost, 127.0.0.0/8, ::1) or a host allowed with
+// WithAllowedHosts: a web page elsewhere cannot read the results through a
+// DNS name it rebinds to 127.0.0.1 (DNS rebinding). Others get 421.
 package serve
 
 import (
@@ -28,14 +35,17 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/redeploy-drill/drill/internal/procs"
 	"github.com/redeploy-drill/drill/report"
 	"github.com/redeploy-drill/drill/results"
 )
@@ -50,6 +60,10 @@ type server struct {
 	now   func() time.Time
 	title string
 	runs  int
+	alive func(*results.Run) bool
+	// hosts are the Host names allowed besides loopback, lower case,
+	// without port.
+	hosts map[string]bool
 }
 
 // Option configures New.
@@ -92,29 +106,65 @@ func WithRuns(n int) Option {
 	}
 }
 
+// WithAlive sets how a document still marked running is told from one
+// whose drill died (default procs.RunAlive, the check drill status and
+// drill gc use): the verdict of /api/scenarios and the dashboard, and the
+// aborted flag of the runs listing.
+func WithAlive(alive func(*results.Run) bool) Option {
+	return func(s *server) {
+		if alive != nil {
+			s.alive = alive
+		}
+	}
+}
+
+// WithAllowedHosts allows requests whose Host header is one of hosts
+// (case-insensitive, port ignored on both sides), besides the loopback
+// names and addresses that are always allowed: the name a reverse proxy
+// forwards, or the address drill serve listens on when it is not loopback.
+// Every other Host gets 421 Misdirected Request.
+func WithAllowedHosts(hosts ...string) Option {
+	return func(s *server) {
+		for _, h := range hosts {
+			if h = normalHost(h); h != "" {
+				s.hosts[h] = true
+			}
+		}
+	}
+}
+
 // New returns the handler of drill serve over store's folder. It only
 // reads: it never writes into the results folder, except that reading the
 // history may repair a damaged history index (see results.Store.History).
 func New(store *results.Store, opts ...Option) http.Handler {
-	s := &server{store: store, log: zap.NewNop(), now: time.Now, title: "drill dashboard", runs: report.DefaultRuns}
+	s := &server{
+		store: store, log: zap.NewNop(), now: time.Now, title: "drill dashboard", runs: report.DefaultRuns,
+		alive: procs.RunAlive, hosts: map[string]bool{},
+	}
 	for _, o := range opts {
 		o(s)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", s.dashboard)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	handle := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, checkNames(pattern, h)) }
+	handle("GET /{$}", s.dashboard)
+	handle("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
-	mux.HandleFunc("GET /metrics", s.metrics)
-	mux.HandleFunc("GET /api/index", s.index)
-	mux.HandleFunc("GET /api/scenarios", s.scenarios)
-	mux.HandleFunc("GET /api/scenarios/{name}/runs", s.runList)
-	mux.HandleFunc("GET /api/scenarios/{name}/runs/{id}", s.runDocument)
-	mux.HandleFunc("GET /api/scenarios/{name}/runs/{id}/logs/{file}", s.stepLog)
-	mux.HandleFunc("GET /api/schema/drillrun.json", schema(results.RunSchemaFile))
-	mux.HandleFunc("GET /api/schema/drillindex.json", schema(results.IndexSchemaFile))
-	return securityHeaders(mux)
+	handle("GET /metrics", s.metrics)
+	handle("GET /api/index", s.index)
+	handle("GET /api/scenarios", s.scenarios)
+	handle("GET /api/scenarios/{name}/runs", s.runList)
+	handle("GET /api/scenarios/{name}/runs/{id}", s.runDocument)
+	handle("GET /api/scenarios/{name}/runs/{id}/logs/{file}", s.stepLog)
+	handle("GET /api/schema/drillrun.json", schema(results.RunSchemaFile))
+	handle("GET /api/schema/drillindex.json", schema(results.IndexSchemaFile))
+	return securityHeaders(s.checkHost(mux))
+}
+
+// summaryOptions judge scenarios as drill status does.
+func (s *server) summaryOptions() results.SummaryOptions {
+	return results.SummaryOptions{Alive: s.alive}
 }
 
 // Serve serves h on l until ctx is canceled, then shuts down gracefully
@@ -144,6 +194,55 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler) error {
 	return nil
 }
 
+// checkHost refuses a request whose Host header is neither loopback nor
+// allowed. A page on evil.example can make a browser resolve its own name
+// to 127.0.0.1 after loading (DNS rebinding) and then read this server as
+// "same origin"; the Host header still says evil.example, so it gets
+// nothing. /healthz is answered whatever the Host: it says only "ok", and
+// the probes of load balancers and kubelets name the machine by address.
+func (s *server) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" || s.hostAllowed(r.Host) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		host := r.Host
+		if len(host) > 100 {
+			host = host[:100] + "…"
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusMisdirectedRequest)
+		fmt.Fprintf(w, "drill serve does not answer for host %q: it answers for localhost and the names given with --allow-host\n", host)
+	})
+}
+
+// hostAllowed reports whether host, a Host header, names loopback or an
+// allowed host.
+func (s *server) hostAllowed(host string) bool {
+	h := normalHost(host)
+	if h == "" {
+		return false
+	}
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	if a, err := netip.ParseAddr(h); err == nil && a.IsLoopback() {
+		return true
+	}
+	return s.hosts[h]
+}
+
+// normalHost is host without its port, IPv6 brackets or final dot, in lower
+// case: the form Host headers and allowed names are compared in.
+func normalHost(host string) string {
+	host = strings.TrimSpace(host)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return strings.ToLower(strings.TrimSuffix(host, "."))
+}
+
 // securityHeaders keeps the dashboard from loading anything from
 // elsewhere, being framed, or having a log sniffed into HTML.
 func securityHeaders(next http.Handler) http.Handler {
@@ -160,6 +259,11 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, code int, err erro
 	if code >= 500 {
 		s.log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
 	}
+	writeError(w, code)
+}
+
+// writeError answers code with {"error": its status text}.
+func writeError(w http.ResponseWriter, code int) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(map[string]string{"error": http.StatusText(code)})
@@ -180,7 +284,7 @@ func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, v any) {
 // relative, so the dashboard also works behind a reverse proxy's path
 // prefix.
 func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
-	h, warns, err := report.Load(s.store, s.now(), report.WithRuns(s.runs))
+	h, warns, err := report.Load(s.store, s.now(), report.WithRuns(s.runs), report.WithSummaryOptions(s.summaryOptions()))
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
@@ -208,7 +312,7 @@ func pathBase(p string) string {
 }
 
 func (s *server) metrics(w http.ResponseWriter, r *http.Request) {
-	h, warns, err := report.Load(s.store, s.now(), report.WithRuns(1))
+	h, warns, err := report.Load(s.store, s.now(), report.WithRuns(1), report.WithSummaryOptions(s.summaryOptions()))
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
@@ -254,7 +358,7 @@ func (s *server) scenarios(w http.ResponseWriter, r *http.Request) {
 	out := make([]scenarioStatus, 0, len(hs))
 	now := s.now()
 	for _, h := range hs {
-		sum := h.Summarize(now, results.SummaryOptions{})
+		sum := h.Summarize(now, s.summaryOptions())
 		out = append(out, scenarioStatus{Summary: sum, Owner: h.Owner(), Verdict: sum.Verdict()})
 	}
 	s.writeJSON(w, r, out)
@@ -267,12 +371,22 @@ type RunItem struct {
 	Holds      bool           `json:"holds"`
 	StartedAt  time.Time      `json:"startedAt"`
 	DurationMs int64          `json:"durationMs"`
+	// Aborted is set on a run still marked running whose drill is gone
+	// (killed, machine rebooted): drill gc cleans up after it.
+	Aborted bool `json:"aborted,omitempty"`
 }
 
 func (s *server) runList(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if _, ok := s.inside(name); !ok {
+	rel, ok := s.inside(name)
+	if !ok {
 		s.fail(w, r, http.StatusNotFound, nil)
+		return
+	}
+	// Only a folder is a scenario: a file at the top of the results folder
+	// (a report saved there) is no such scenario.
+	if st, err := os.Stat(filepath.Join(s.store.Dir, rel)); err != nil || !st.IsDir() {
+		s.fail(w, r, http.StatusNotFound, err)
 		return
 	}
 	limit := -1
@@ -286,7 +400,11 @@ func (s *server) runList(w http.ResponseWriter, r *http.Request) {
 	}
 	h, warns, err := s.store.History(name, results.HistoryOptions{Detail: 1})
 	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
+		code := http.StatusInternalServerError
+		if errors.Is(err, results.ErrInvalidRun) || errors.Is(err, fs.ErrNotExist) {
+			code = http.StatusNotFound // gone in between, or a name checkNames missed
+		}
+		s.fail(w, r, code, err)
 		return
 	}
 	s.logWarnings(warns)
@@ -294,14 +412,25 @@ func (s *server) runList(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, nil)
 		return
 	}
+	aborted := h.Summarize(s.now(), s.summaryOptions()).Aborted
 	items := make([]RunItem, 0, len(h.Entries)+len(h.Running))
 	for _, run := range h.Running {
-		items = append(items, RunItem{RunID: run.RunID, Status: run.Status, StartedAt: run.StartedAt, DurationMs: run.DurationMs})
+		items = append(items, RunItem{
+			RunID: run.RunID, Status: run.Status, StartedAt: run.StartedAt, DurationMs: run.DurationMs,
+			Aborted: slices.Contains(aborted, run.RunID),
+		})
 	}
-	for i := len(h.Entries) - 1; i >= 0; i-- {
-		e := h.Entries[i]
+	for _, e := range h.Entries {
 		items = append(items, RunItem{RunID: e.RunID, Status: e.Status, Holds: e.Holds, StartedAt: e.StartedAt, DurationMs: e.DurationMs})
 	}
+	// Newest first, running or not: an aborted run that newer runs
+	// followed is not on top.
+	slices.SortStableFunc(items, func(a, b RunItem) int {
+		if c := b.StartedAt.Compare(a.StartedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.RunID, a.RunID)
+	})
 	if limit >= 0 && limit < len(items) {
 		items = items[:limit]
 	}
@@ -310,10 +439,6 @@ func (s *server) runList(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) runDocument(w http.ResponseWriter, r *http.Request) {
 	name, id := r.PathValue("name"), r.PathValue("id")
-	if !validName(id) {
-		s.fail(w, r, http.StatusNotFound, nil)
-		return
-	}
 	s.serveFile(w, r, "application/json", name, id+".json")
 }
 
@@ -337,18 +462,25 @@ func (s *server) serveFile(w http.ResponseWriter, r *http.Request, contentType s
 		return
 	}
 	defer root.Close()
+	// Only regular files, checked before opening: opening a FIFO named
+	// like a log would wait for a writer forever.
+	before, err := root.Stat(rel)
+	if err != nil || !before.Mode().IsRegular() {
+		// Missing, unreadable, a folder, a device, or a symlink os.Root
+		// refuses to follow out of the folder: all the same to the client.
+		s.log.Debug("not served", zap.String("path", rel), zap.Error(err))
+		s.fail(w, r, http.StatusNotFound, err)
+		return
+	}
 	f, err := root.Open(rel)
 	if err != nil {
-		// Missing, unreadable, or a symlink os.Root refuses to follow
-		// out of the folder: all the same to the client.
-		s.log.Debug("not served", zap.String("path", rel), zap.Error(err))
 		s.fail(w, r, http.StatusNotFound, err)
 		return
 	}
 	defer f.Close()
 	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		s.fail(w, r, http.StatusNotFound, err)
+	if err != nil || !os.SameFile(before, st) {
+		s.fail(w, r, http.StatusNotFound, err) // replaced in between
 		return
 	}
 	w.Header().Set("Content-Type", contentType)
@@ -356,9 +488,9 @@ func (s *server) serveFile(w http.ResponseWriter, r *http.Request, contentType s
 	http.ServeContent(w, r, "", st.ModTime(), f)
 }
 
-// inside joins parts (each a plain name) into a path relative to the
-// results folder and checks, with every symlink resolved, that it stays
-// inside the folder. It does not require the path to exist.
+// inside joins parts (each a plain name, see checkNames) into a path
+// relative to the results folder and checks, with every symlink resolved,
+// that it stays inside the folder. It does not require the path to exist.
 func (s *server) inside(parts ...string) (string, bool) {
 	for _, p := range parts {
 		if !validName(p) {
@@ -382,6 +514,55 @@ func (s *server) inside(parts ...string) (string, bool) {
 		return "", false
 	}
 	return rel, true
+}
+
+// pathNames says, for each wildcard of the API's routes, which names it
+// accepts. A scenario name and a run ID must also be names the results
+// package takes (not index.json, not the run ID latest, at most 200
+// bytes): a name it refuses is an error there, which was a 500 here.
+var pathNames = map[string]func(string) bool{
+	"name": func(v string) bool { return validName(v) && results.CheckScenarioName(v) == nil },
+	"id":   func(v string) bool { return validName(v) && results.CheckRunID(v) == nil },
+	"file": validName,
+}
+
+// checkNames wraps the handler of pattern so that every name the URL gives
+// it is checked before it runs, and a bad one is 404: one check for all
+// routes, so no handler can forget it. A route with a wildcard pathNames
+// does not know is a programming error, found when New runs.
+func checkNames(pattern string, h http.HandlerFunc) http.Handler {
+	var keys []string
+	for rest := pattern; ; {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			panic("serve: unbalanced wildcard in " + pattern)
+		}
+		key := strings.TrimSuffix(rest[i+1:i+j], "...")
+		rest = rest[i+j+1:]
+		if key == "$" {
+			continue
+		}
+		if pathNames[key] == nil {
+			panic("serve: no name check for {" + key + "} in " + pattern)
+		}
+		keys = append(keys, key)
+	}
+	if len(keys) == 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, k := range keys {
+			if !pathNames[k](r.PathValue(k)) {
+				writeError(w, http.StatusNotFound)
+				return
+			}
+		}
+		h(w, r)
+	})
 }
 
 // validName accepts a single, visible path element: no separators, no NUL,
