@@ -829,3 +829,30 @@ func lastLineEnd(path string, size int64) (int64, error) {
 	}
 	return 0, nil
 }
+
+// IndexOf derives the DrillIndex of histories: the newest finished run of
+// each scenario and its newest success. It is what index.json holds, for a
+// reader that finds index.json damaged or unreadable and may not repair it.
+func (s *Store) IndexOf(hs []*ScenarioHistory) *Index {
+	idx := &Index{APIVersion: APIVersion, Kind: KindIndex, UpdatedAt: time.Now().UTC(), Scenarios: []IndexEntry{}}
+	for _, h := range hs {
+		if len(h.Entries) == 0 {
+			continue
+		}
+		e := h.Entries[len(h.Entries)-1]
+		entry := IndexEntry{
+			Name: h.Scenario, File: e.File, Owner: h.Owner(), LatestRunID: e.RunID, Status: e.Status, Holds: e.Holds,
+			StartedAt: e.StartedAt.UTC(), DurationMs: e.DurationMs, FreshnessMs: e.FreshnessMs,
+			Run: s.Rel(s.RunPath(h.Scenario, e.RunID)),
+		}
+		for i := len(h.Entries) - 1; i >= 0; i-- {
+			if h.Entries[i].Succeeded() {
+				t := h.Entries[i].StartedAt.UTC()
+				entry.LastSuccess = &t
+				break
+			}
+		}
+		idx.Scenarios = append(idx.Scenarios, entry)
+	}
+	return idx
+}

@@ -21,6 +21,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/redeploy-drill/drill/results"
 )
 
 // badResults makes a results folder holding one good scenario (a real
@@ -30,6 +32,7 @@ func badResults(t *testing.T) (dir string, bad []string) {
 	dir = t.TempDir()
 	r := drill(t, nil, "run", "--results", dir, "testdata/faults/paths/scenario.yaml")
 	require.Equal(t, 1, r.code, "a passing one-cycle drill whose guideline does not hold")
+	require.Equal(t, results.StatusPassed, readRun(t, dir, "fault-paths").Status)
 
 	good := filepath.Join(dir, "fault-paths")
 	broken := filepath.Join(dir, "broken")

@@ -333,10 +333,17 @@ func (s *server) logWarnings(warns []results.Warning) {
 func (s *server) index(w http.ResponseWriter, r *http.Request) {
 	idx, err := s.store.ReadIndex()
 	if err != nil {
-		// A damaged index is repaired by the next drill that finishes,
-		// or by drill status; this server only reads.
-		s.fail(w, r, http.StatusServiceUnavailable, err)
-		return
+		// A damaged or unreadable index.json is repaired by the next drill
+		// that finishes; this server only reads, and derives the same
+		// index from the histories meanwhile.
+		s.log.Warn("index.json unreadable; serving the index derived from the histories", zap.Error(err))
+		hs, warns, herr := s.store.Histories(results.HistoryOptions{Detail: 1})
+		if herr != nil {
+			s.fail(w, r, http.StatusServiceUnavailable, errors.Join(err, herr))
+			return
+		}
+		s.logWarnings(warns)
+		idx = s.store.IndexOf(hs)
 	}
 	s.writeJSON(w, r, idx)
 }
