@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -70,13 +71,13 @@ func Run(ctx context.Context, args []string, streams Streams) (code int) {
 	terminal := terminalOf(streams)
 	streams, out := wrapStreams(streams, redactor)
 	defer out.close()
+	root, a := newRootCommand(streams, redactor, terminal)
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(streams.Err, "drill: internal error: %v (please report this as a bug)\n", r)
+			a.say().errorf("internal error: %v (please report this as a bug)", r)
 			code = ExitFailed
 		}
 	}()
-	root := newRootCommand(streams, redactor, terminal)
 	root.SetArgs(args)
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
@@ -88,12 +89,12 @@ func Run(ctx context.Context, args []string, streams Streams) (code int) {
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
-			printError(streams.Err, ee.Err)
+			printError(a.say(), ee.Err)
 		}
 		return ee.Code
 	}
 	// Anything cobra itself rejects (unknown flag, wrong arguments) is usage.
-	printError(streams.Err, err)
+	printError(a.say(), err)
 	return ExitUsage
 }
 
@@ -101,7 +102,7 @@ func Run(ctx context.Context, args []string, streams Streams) (code int) {
 // joins one per file) are printed one by one, and every problem of every
 // invalid scenario as file:line:col: field: message, under one heading.
 // The text is escaped (textsafe): it quotes files drill did not write.
-func printError(w io.Writer, err error) {
+func printError(u *ui, err error) {
 	var problems, others []string
 	invalid := 0
 	for _, e := range leaves(err) {
@@ -115,17 +116,31 @@ func printError(w io.Writer, err error) {
 			}
 			continue
 		}
-		others = append(others, "drill: "+e.Error())
+		others = append(others, e.Error())
 	}
-	switch {
-	case invalid == 1:
-		fmt.Fprintln(w, "drill: invalid scenario:")
-	case invalid > 1:
-		fmt.Fprintf(w, "drill: %d invalid scenarios:\n", invalid)
+	if invalid > 0 {
+		head := "invalid scenario:"
+		if invalid > 1 {
+			head = fmt.Sprintf("%d invalid scenarios:", invalid)
+		}
+		var text strings.Builder
+		text.WriteString("drill: " + head + "\n")
+		for _, p := range problems {
+			text.WriteString(textsafe.Escape(p) + "\n")
+		}
+		u.emit("error", text.String(), head, f("problems", escapeAll(problems)))
 	}
-	for _, line := range append(problems, others...) {
-		fmt.Fprintln(w, textsafe.Escape(line))
+	for _, o := range others {
+		u.errorf("%s", textsafe.Escape(o))
 	}
+}
+
+func escapeAll(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = textsafe.Escape(l)
+	}
+	return out
 }
 
 // leaves flattens errors joined with errors.Join, in order.
@@ -153,9 +168,10 @@ type app struct {
 	// terminal tells which of the original streams are terminals: the
 	// wrapped streams are not *os.File any more.
 	terminal terminals
+	ui       *ui
 }
 
-func newRootCommand(streams Streams, redactor *drills.Redactor, terminal terminals) *cobra.Command {
+func newRootCommand(streams Streams, redactor *drills.Redactor, terminal terminals) (*cobra.Command, *app) {
 	a := &app{streams: streams, redactor: redactor, terminal: terminal}
 	root := &cobra.Command{
 		Use:   "drill",
@@ -195,7 +211,17 @@ successfully redeploy by following scripts" holds.`,
 		newReportCommand(a),
 		newServeCommand(a),
 	)
-	return root
+	return root, a
+}
+
+// say returns the writer of everything drill tells the operator on
+// stderr, in the --log-format asked for (console until the flags are
+// read: a flag that cannot be parsed is reported in plain text).
+func (a *app) say() *ui {
+	if a.ui == nil || a.ui.json != (a.logFormat == "json") {
+		a.ui = newUI(a.streams.Err, a.logFormat)
+	}
+	return a.ui
 }
 
 // checkFlags checks the root flags.

@@ -53,14 +53,14 @@ stays for the next gc).`,
 				return a.forget(j, forget)
 			}
 
-			ctx, sigs := withSignals(cmd.Context(), a.streams.Err)
+			ctx, sigs := withSignals(cmd.Context(), a.say())
 			defer sigs.stop()
 			sigs.setOnThird(func() string { return "what the interrupted gc was removing stays in its run's ledger" })
 			if !dryRun {
 				release, err := store.LockGC(ctx, false)
 				var busy *results.BusyError
 				if errors.As(err, &busy) {
-					fmt.Fprintf(a.streams.Err, "drill: %s; waiting for it\n", busy)
+					a.say().infof("%s; waiting for it", busy)
 					release, err = store.LockGC(ctx, true)
 				}
 				if err != nil {
@@ -76,7 +76,7 @@ stays for the next gc).`,
 				return exitf(ExitEnvironment, "gc in %s: %w", a.results, err)
 			}
 			for _, w := range rep.Warnings {
-				fmt.Fprintf(a.streams.Err, "drill: warning: %s\n", w)
+				a.say().warnf("%s", w)
 			}
 			if output == "json" {
 				enc := json.NewEncoder(a.streams.Out)
@@ -89,7 +89,7 @@ stays for the next gc).`,
 			}
 			switch {
 			case sigs.received() != nil:
-				fmt.Fprintf(a.streams.Err, "drill: gc interrupted; what it did not remove stays in the ledger for the next `drill gc`\n")
+				a.say().infof("gc interrupted; what it did not remove stays in the ledger for the next `drill gc`")
 				return &ExitError{Code: signalCode(sigs.received())}
 			case !dryRun && rep.Left():
 				return &ExitError{Code: ExitTeardown}

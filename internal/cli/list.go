@@ -31,7 +31,7 @@ func newListCommand(a *app) *cobra.Command {
 				// The history index answers without reading every document.
 				h, warnings, rerr := store.History(s.Metadata.Name, results.HistoryOptions{Detail: 1})
 				for _, w := range warnings {
-					fmt.Fprintf(a.streams.Err, "drill: warning: %s\n", w.Error())
+					a.say().warnf("%s", w.Error())
 				}
 				if rerr == nil && (len(h.Entries) > 0 || len(h.Running) > 0) {
 					// The scenario file's freshness, and the verdict drill status gives.

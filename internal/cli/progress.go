@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/redeploy-drill/drill/internal/janitor"
+	"github.com/redeploy-drill/drill/internal/textsafe"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/runner"
 )
@@ -19,10 +20,14 @@ import (
 // progress shows each step as it runs. In a terminal one status line is
 // redrawn with the running step's elapsed time, then replaced by the step's
 // final line; elsewhere (CI=true, NO_COLOR, a file or pipe) it prints plain
-// lines, no colour, no animation, so logs of nightly jobs stay readable.
+// lines, no colour, no animation, so logs of nightly jobs stay readable;
+// with --log-format json every line is a JSON object with the step's
+// fields. A step that did not pass shows the end of its output and the path
+// of its log right there, so the operator and the CI log have the failure in
+// front of them.
 type progress struct {
 	mu      sync.Mutex
-	w       io.Writer
+	ui      *ui
 	live    bool
 	prefix  bool // several scenarios at once: prefix lines with the scenario
 	running map[string]runningStep
@@ -39,9 +44,12 @@ type runningStep struct {
 	since           time.Time
 }
 
-func newProgress(w io.Writer, terminal bool, prefix bool, store *results.Store) *progress {
-	p := &progress{w: w, prefix: prefix, running: map[string]runningStep{}, stopped: make(chan struct{}), runs: map[string]*results.Run{}, store: store}
-	p.live = terminal && os.Getenv("CI") != "true" && os.Getenv("NO_COLOR") == ""
+// tailShown is how many lines of a failed step's output the progress shows.
+const tailShown = 10
+
+func newProgress(u *ui, terminal bool, prefix bool, store *results.Store) *progress {
+	p := &progress{ui: u, prefix: prefix, running: map[string]runningStep{}, stopped: make(chan struct{}), runs: map[string]*results.Run{}, store: store}
+	p.live = terminal && !u.json && os.Getenv("CI") != "true" && os.Getenv("NO_COLOR") == ""
 	if p.live {
 		go p.tick()
 	}
@@ -77,12 +85,12 @@ func (p *progress) redraw() {
 	for _, r := range p.running {
 		parts = append(parts, fmt.Sprintf("%s %s", r.label, time.Since(r.since).Round(100*time.Millisecond)))
 	}
-	fmt.Fprintf(p.w, "\r\033[K  \033[36m⟳\033[0m %s", strings.Join(parts, " · "))
+	p.ui.raw(fmt.Sprintf("\r\033[K  \033[36m⟳\033[0m %s", strings.Join(parts, " · ")))
 }
 
 func (p *progress) clearLine() {
 	if p.live {
-		fmt.Fprint(p.w, "\r\033[K")
+		p.ui.raw("\r\033[K")
 	}
 }
 
@@ -94,6 +102,7 @@ func (p *progress) observe(e runner.Event) {
 	if p.prefix {
 		pre = "[" + name + "] "
 	}
+	run := []field{f("scenario", name), f("run", e.Run.RunID)}
 	p.clearLine()
 	switch e.Kind {
 	case runner.RunStarted:
@@ -102,26 +111,92 @@ func (p *progress) observe(e runner.Event) {
 			budget = ", budget " + ms(e.Run.BudgetMs)
 		}
 		p.runs[name] = e.Run
-		fmt.Fprintf(p.w, "%sdrill %s: run %s of %s%s\n", pre, name, e.Run.RunID, e.Run.Scenario.File, budget)
+		p.ui.emit("info", fmt.Sprintf("%sdrill %s: run %s of %s%s", pre, name, e.Run.RunID, e.Run.Scenario.File, budget),
+			"run started", append(run, f("file", e.Run.Scenario.File), f("budgetMs", e.Run.BudgetMs))...)
 	case runner.CycleStarted:
-		fmt.Fprintf(p.w, "%scycle %d\n", pre, e.Cycle.Index)
+		p.ui.emit("info", fmt.Sprintf("%scycle %d", pre, e.Cycle.Index), "cycle started", append(run, f("cycle", e.Cycle.Index))...)
 	case runner.StepStarted:
 		label := fmt.Sprintf("%s%-9s %s", pre, e.Step.Phase, e.Step.Name)
 		p.running[name] = runningStep{scenario: name, label: label, since: time.Now()}
 		if !p.live {
-			fmt.Fprintf(p.w, "%s  %-9s %-20s started\n", pre, e.Step.Phase, e.Step.Name)
+			p.ui.emit("info", fmt.Sprintf("%s  %-9s %-20s started", pre, e.Step.Phase, e.Step.Name), "step started",
+				append(run, f("cycle", e.Cycle.Index), f("step", e.Step.Name), f("phase", e.Step.Phase))...)
 		}
 	case runner.StepFinished:
 		delete(p.running, name)
-		fmt.Fprintf(p.w, "%s  %s %-9s %-20s %8s%s\n", pre, p.mark(e.Step.Status), e.Step.Phase, e.Step.Name, ms(e.Step.DurationMs), stepNote(e.Step))
+		p.stepFinished(pre, run, e)
 	case runner.CycleFinished:
-		fmt.Fprintf(p.w, "%scycle %d %s in %s\n", pre, e.Cycle.Index, e.Cycle.Status, ms(e.Cycle.DurationMs))
+		p.ui.emit(levelOf(e.Cycle.Status), fmt.Sprintf("%scycle %d %s in %s", pre, e.Cycle.Index, e.Cycle.Status, ms(e.Cycle.DurationMs)), "cycle finished",
+			append(run, f("cycle", e.Cycle.Index), f("status", e.Cycle.Status), f("durationMs", e.Cycle.DurationMs))...)
 	case runner.RunFinished:
-		fmt.Fprintf(p.w, "%sdrill %s %s in %s\n", pre, name, e.Run.Status, ms(e.Run.DurationMs))
+		p.ui.emit(levelOf(e.Run.Status), fmt.Sprintf("%sdrill %s %s in %s", pre, name, e.Run.Status, ms(e.Run.DurationMs)), "run finished",
+			append(run, f("status", e.Run.Status), f("durationMs", e.Run.DurationMs))...)
 	case runner.Notice:
-		fmt.Fprintf(p.w, "%s%s\n", pre, e.Message)
+		fields := run
+		if e.Cycle != nil {
+			fields = append(fields, f("cycle", e.Cycle.Index))
+		}
+		p.ui.emit("warn", pre+e.Message, e.Message, fields...)
 	}
 	p.redraw()
+}
+
+// stepFinished prints a step's final line and, when it did not pass, the
+// end of its output and where its log is.
+func (p *progress) stepFinished(pre string, run []field, e runner.Event) {
+	s := e.Step
+	fields := append(run, f("cycle", e.Cycle.Index), f("step", s.Name), f("phase", s.Phase), f("status", s.Status), f("durationMs", s.DurationMs))
+	if s.Attempts > 1 {
+		fields = append(fields, f("attempts", s.Attempts))
+	}
+	failed := s.Error != nil && s.Status != results.StatusSkipped && s.Status != results.StatusPassed
+	var log string
+	if failed {
+		fields = append(fields, f("reason", s.Error.Reason), f("error", textsafe.Escape(s.Error.Message)))
+		if s.Log != "" {
+			if path, err := p.store.Resolve(s.Log); err == nil {
+				log = path
+				fields = append(fields, f("log", log))
+			}
+		}
+		if tail := lastLines(s.Error.OutputTail, tailShown); tail != "" {
+			fields = append(fields, f("outputTail", textsafe.Escape(tail)))
+		}
+	}
+	var text strings.Builder
+	fmt.Fprintf(&text, "%s  %s %-9s %-20s %8s%s\n", pre, p.mark(s.Status), s.Phase, s.Name, ms(s.DurationMs), stepNote(s))
+	if failed {
+		if tail := lastLines(s.Error.OutputTail, tailShown); tail != "" {
+			fmt.Fprintf(&text, "%s      ┌ last lines of its output:\n", pre)
+			for _, line := range strings.Split(tail, "\n") {
+				fmt.Fprintf(&text, "%s      │ %s\n", pre, textsafe.Escape(line))
+			}
+			fmt.Fprintf(&text, "%s      └\n", pre)
+		}
+		if log != "" {
+			fmt.Fprintf(&text, "%s      log: %s\n", pre, log)
+		}
+	}
+	p.ui.emit(levelOf(s.Status), text.String(), "step finished", fields...)
+}
+
+// lastLines returns the last n lines of s, without a trailing empty line.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.TrimRight(strings.Join(lines, "\n"), "\n")
+}
+
+func levelOf(s results.Status) string {
+	switch s {
+	case results.StatusFailed, results.StatusTimedOut:
+		return "error"
+	case results.StatusCanceled:
+		return "warn"
+	}
+	return "info"
 }
 
 func (p *progress) mark(s results.Status) string {
@@ -152,7 +227,7 @@ func stepNote(s *results.Step) string {
 		if i := strings.IndexByte(msg, '\n'); i >= 0 {
 			msg = msg[:i]
 		}
-		notes = append(notes, msg)
+		notes = append(notes, textsafe.Escape(msg))
 	}
 	if s.Error != nil && s.Status == results.StatusSkipped {
 		notes = append(notes, s.Error.Message)

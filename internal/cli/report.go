@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -51,7 +50,7 @@ It reads the history index (history.jsonl), so it stays fast on long histories.`
 				return exitf(ExitEnvironment, "read results folder %s: %w", a.results, err)
 			}
 			for _, w := range warnings {
-				fmt.Fprintf(a.streams.Err, "drill: warning: %s\n", w.Error())
+				a.say().warnf("%s", w.Error())
 			}
 			ro := report.Options{Title: title, ChartRuns: chartRuns}
 			if out == "" || out == "-" {

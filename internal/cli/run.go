@@ -82,7 +82,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 		return &ExitError{Code: ExitEnvironment, Err: err}
 	}
 
-	ctx, sigs := withSignals(ctx, a.streams.Err)
+	ctx, sigs := withSignals(ctx, a.say())
 	defer sigs.stop()
 	if f.timeout > 0 {
 		var cancel context.CancelFunc
@@ -90,7 +90,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 		defer cancel()
 	}
 
-	display := newProgress(a.streams.Err, a.terminal.err, len(list) > 1, openStore(a))
+	display := newProgress(a.say(), a.terminal.err, len(list) > 1, openStore(a))
 	defer display.close()
 	sigs.setOnThird(display.leftBehind)
 
@@ -169,7 +169,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 		case errors.Is(e, context.DeadlineExceeded):
 			// --timeout ran out before this scenario's turn came (--parallel).
 			notRun++
-			fmt.Fprintf(a.streams.Err, "drill: %s: not run: --timeout %s ran out first\n", list[i].File, f.timeout)
+			a.say().errorf("%s: not run: --timeout %s ran out first", list[i].File, f.timeout)
 		default:
 			return &ExitError{Code: ExitEnvironment, Err: e}
 		}

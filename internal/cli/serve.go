@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"net"
 	"os"
 	"os/signal"
@@ -60,7 +59,7 @@ for a reverse proxy or --allow-host 192.0.2.10 for a scraper that uses the addre
 			if err != nil {
 				return exitf(ExitEnvironment, "listen on %s: %w", addr, err)
 			}
-			fmt.Fprintf(a.streams.Err, "drill: serving %s on http://%s/ (Ctrl-C stops)\n", a.results, l.Addr())
+			a.say().infof("serving %s on http://%s/ (Ctrl-C stops)", a.results, l.Addr())
 			// Ctrl-C or SIGTERM (a Deployment being stopped) shuts down gracefully: exit 0.
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

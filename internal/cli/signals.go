@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"sync"
@@ -27,13 +26,13 @@ type signals struct {
 	first   os.Signal
 	ch      chan os.Signal
 	done    chan struct{}
-	w       io.Writer
+	u       *ui
 	onThird func() string
 }
 
-func withSignals(parent context.Context, w io.Writer) (context.Context, *signals) {
+func withSignals(parent context.Context, u *ui) (context.Context, *signals) {
 	ctx, cancel := context.WithCancelCause(parent)
-	s := &signals{ch: make(chan os.Signal, 3), done: make(chan struct{}), w: w}
+	s := &signals{ch: make(chan os.Signal, 3), done: make(chan struct{}), u: u}
 	signal.Notify(s.ch, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		n := 0
@@ -48,10 +47,12 @@ func withSignals(parent context.Context, w io.Writer) (context.Context, *signals
 					s.mu.Lock()
 					s.first = sig
 					s.mu.Unlock()
-					fmt.Fprintf(w, "\ndrill: %s: canceling the current step; teardown runs now (signal again to see this message, a third time to exit at once)\n", sig)
+					u.emit("warn", fmt.Sprintf("\ndrill: %s: canceling the current step; teardown runs now (signal again to see this message, a third time to exit at once)", sig),
+						"interrupted: canceling the current step; teardown runs now", f("signal", sig.String()))
 					cancel(&signalError{sig})
 				case 2:
-					fmt.Fprintf(w, "\ndrill: teardown is running so nothing is left behind; a third signal exits at once and may leave resources\n")
+					u.emit("warn", "\ndrill: teardown is running so nothing is left behind; a third signal exits at once and may leave resources",
+						"teardown is running so nothing is left behind; a third signal exits at once and may leave resources", f("signal", sig.String()))
 				default:
 					left := "unknown"
 					s.mu.Lock()
@@ -60,7 +61,8 @@ func withSignals(parent context.Context, w io.Writer) (context.Context, *signals
 					if onThird != nil {
 						left = onThird()
 					}
-					fmt.Fprintf(w, "\ndrill: exiting at once without finishing teardown; %s\nremove what is left with `drill gc`\n", left)
+					u.emit("error", fmt.Sprintf("\ndrill: exiting at once without finishing teardown; %s\nremove what is left with `drill gc`", left),
+						"exiting at once without finishing teardown; remove what is left with `drill gc`", f("left", left), f("signal", sig.String()))
 					exit(signalCode(s.received()))
 				}
 			}

@@ -59,7 +59,7 @@ unknown scenario name or an invalid scenario file.`,
 			}
 			rows, warnings, err := collectStatus(a, args, time.Now())
 			for _, w := range warnings {
-				fmt.Fprintf(a.streams.Err, "drill: warning: %s\n", w.Error())
+				a.say().warnf("%s", w.Error())
 			}
 			if err != nil {
 				return err
@@ -74,7 +74,7 @@ unknown scenario name or an invalid scenario file.`,
 				printStatus(a.streams.Out, rows)
 			}
 			if len(rows) == 0 {
-				fmt.Fprintf(a.streams.Err, "drill: no runs in %s yet\n", a.results)
+				a.say().infof("no runs in %s yet", a.results)
 				return &ExitError{Code: ExitFailed}
 			}
 			for _, r := range rows {
