@@ -12,6 +12,15 @@ import (
 	"github.com/redeploy-drill/drill/scenarios"
 )
 
+// teardownGrace is how long processes of the run that are still running
+// after a cycle's teardown get to exit on their own before they count as
+// left behind. A teardown step that stops a daemon with `kill $(cat pid)`
+// returns as soon as the signal is sent, before the daemon has exited;
+// without this grace drill would report (and kill) the very process the
+// teardown is stopping. 3 s is ample for a daemon that shuts down cleanly;
+// one that takes longer is worth the finding.
+const teardownGrace = 3 * time.Second
+
 // processGrace is how long processes left after a cycle get to stop on
 // SIGTERM before they are killed.
 const processGrace = 5 * time.Second
@@ -44,11 +53,17 @@ func (x *run) ledgerRelease(id string) {
 }
 
 // sweepProcesses stops what the cycle's steps left running after teardown:
-// processes carrying this run's DRILL_RUN_ID. The teardown should have
-// stopped them, so any found is a clean-teardown finding as well as stopped.
+// processes carrying this run's DRILL_RUN_ID that are still running after
+// teardownGrace. The teardown should have stopped them, so any left is a
+// clean-teardown finding as well as stopped.
 func (x *run) sweepProcesses(c *results.Cycle, index int) {
-	left, err := procs.WithEnv(scenarios.VarRunID, x.doc.RunID)
-	if err != nil || len(left) == 0 {
+	found, err := procs.WithEnv(scenarios.VarRunID, x.doc.RunID)
+	if err != nil {
+		x.log.Warn("could not look for processes left after teardown", zap.Int("cycle", index), zap.Error(err))
+		return
+	}
+	left := procs.Settle(found, teardownGrace)
+	if len(left) == 0 {
 		return
 	}
 	still := procs.Stop(left, processGrace)

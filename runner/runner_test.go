@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -18,6 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/drills/run"
+	"github.com/redeploy-drill/drill/internal/procs"
 	"github.com/redeploy-drill/drill/internal/testtools"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/runner"
@@ -1095,4 +1099,80 @@ func TestRunExportedTargetLogsAreRedacted(t *testing.T) {
 		assert.NotContains(t, string(data), secret)
 		assert.Contains(t, string(data), "pulling with ***\nline two ***")
 	})
+}
+
+// daemonDrill is a one-cycle plan whose deploy step starts a daemon (bash
+// in the background, its pid in daemon.pid, carrying the run's
+// DRILL_RUN_ID) with onTERM as its SIGTERM trap, and whose teardown stops
+// it the way runbooks do: `kill "$(cat daemon.pid)"`, which returns as soon
+// as the signal is sent. It returns the harness and the daemon's pid, known
+// once the run is over.
+func daemonDrill(t *testing.T, onTERM string) (h *harness, daemon func() int) {
+	t.Helper()
+	testtools.Need(t, "bash", "the process sweep is tested with real bash daemons")
+	h = newHarness(t)
+	h.plan.Cycles = 1
+	h.plan.Steps = []runner.Step{{Name: "start", Kind: "run", Phase: deploy, Timeout: time.Minute, Action: run.New(`
+		bash -c 'trap "` + onTERM + `" TERM
+			echo $$ > daemon.pid.new && mv daemon.pid.new daemon.pid
+			while :; do sleep 0.05; done' >/dev/null 2>&1 </dev/null &
+		while [ ! -s daemon.pid ]; do sleep 0.01; done`)}}
+	pid := 0
+	h.plan.Teardown = []runner.Step{
+		// The workdir is removed after the cycle: read the pid now.
+		step("read-pid", teardown, time.Minute, func(_ context.Context, env *drills.Env) error {
+			data, err := os.ReadFile(filepath.Join(env.Workdir, "daemon.pid"))
+			if err != nil {
+				return err
+			}
+			if pid, err = strconv.Atoi(strings.TrimSpace(string(data))); err != nil {
+				return err
+			}
+			t.Cleanup(func() {
+				if procs.Alive(pid) {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			})
+			return nil
+		}),
+		{Name: "stop", Kind: "run", Phase: teardown, Timeout: time.Minute, Action: run.New(`kill "$(cat daemon.pid)"`)},
+	}
+	return h, func() int {
+		require.NotZero(t, pid, "the teardown read the daemon's pid")
+		return pid
+	}
+}
+
+// A teardown that SIGTERMs a daemon returns before the daemon has exited;
+// the daemon is not left behind, it is being stopped, and clean-teardown
+// holds.
+func TestRunTeardownStoppingADaemonIsCleanTeardown(t *testing.T) {
+	t.Parallel()
+	h, daemon := daemonDrill(t, "sleep 0.3; exit 0")
+
+	doc := h.run(t.Context())
+
+	pid := daemon()
+	assert.Equal(t, results.StatusPassed, doc.Status, "%+v", doc.Error)
+	clean := checks(t, doc)[runner.CheckCleanTeardown]
+	assert.True(t, clean.OK, clean.Detail)
+	assert.Equal(t, results.StatusPassed, stepNamed(t, doc.Cycles[0], "stop").Status)
+	assert.False(t, procs.Alive(pid), "the daemon exited on its own SIGTERM")
+}
+
+// A daemon that ignores the teardown's SIGTERM is left behind: drill names
+// it, fails clean-teardown and stops it.
+func TestRunTeardownLeavingADaemonFailsCleanTeardown(t *testing.T) {
+	t.Parallel()
+	h, daemon := daemonDrill(t, "")
+
+	doc := h.run(t.Context())
+
+	pid := daemon()
+	assert.Equal(t, results.StatusPassed, stepNamed(t, doc.Cycles[0], "stop").Status, "kill itself succeeds")
+	clean := checks(t, doc)[runner.CheckCleanTeardown]
+	assert.False(t, clean.OK)
+	assert.Contains(t, clean.Detail, "cycle 1: processes still running after teardown (stopped by drill)")
+	assert.Contains(t, clean.Detail, fmt.Sprintf("bash (pid %d)", pid), "the daemon is named")
+	assert.False(t, procs.Alive(pid), "drill stopped it")
 }

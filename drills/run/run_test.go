@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/run"
+	"github.com/redeploy-drill/drill/internal/procs"
 	"github.com/redeploy-drill/drill/internal/testtools"
 )
 
@@ -35,18 +37,7 @@ func newEnv(t *testing.T) (*drills.Env, *testtools.Buffer) {
 
 // alive reports whether pid is a live process. A zombie is dead: it is only
 // waiting for a parent (maybe an init that does not reap) to collect it.
-func alive(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 || i+2 >= len(stat) {
-		return false
-	}
-	state := stat[i+2]
-	return state != 'Z' && state != 'X'
-}
+func alive(pid int) bool { return procs.Alive(pid) }
 
 // waitPid polls until the script has written a pid into path.
 func waitPid(t *testing.T, path string) int {
@@ -243,14 +234,19 @@ func TestRunStdinIsEmpty(t *testing.T) {
 	os.Stdin = r
 	t.Cleanup(func() { os.Stdin = stdin; r.Close(); w.Close() })
 
-	err = run.New(`readlink /proc/$$/fd/0; read -r answer; echo "got $answer"`).Run(ctx, env)
+	script, want := `read -r answer; echo "got $answer"`, ""
+	if runtime.GOOS == "linux" {
+		// Evidence of what stdin is, where /proc shows it.
+		script, want = "readlink /proc/$$/fd/0; "+script, "/dev/null\n"
+	}
+	err = run.New(script).Run(ctx, env)
 
 	var xe *run.ExitError
 	require.ErrorAs(t, err, &xe, "read must fail at EOF, not wait for a human")
 	assert.Equal(t, 1, xe.Code)
 	var stopped *run.StoppedError
 	assert.False(t, errors.As(err, &stopped), "the script was stopped by the timeout: %v", err)
-	assert.Equal(t, "/dev/null\n", log.String())
+	assert.Equal(t, want, log.String())
 }
 
 func TestRunEnvironmentIsExactlyVars(t *testing.T) {
@@ -328,7 +324,11 @@ func TestRunLeavesDetachedDaemonRunning(t *testing.T) {
 func TestRunReportsStartedProcessGroup(t *testing.T) {
 	env, log := newEnv(t)
 	var started []int
-	step := run.New(`echo "$$ $(cut -d' ' -f5 /proc/$$/stat)"`,
+	pgid := `$(cut -d' ' -f5 /proc/$$/stat)`
+	if runtime.GOOS != "linux" {
+		pgid = `$(ps -o pgid= -p $$ | tr -d ' ')`
+	}
+	step := run.New(`echo "$$ `+pgid+`"`,
 		run.WithStarted(func(pgid int) { started = append(started, pgid) }))
 
 	require.NoError(t, step.Run(t.Context(), env))

@@ -29,14 +29,14 @@ func WithRelay(path string) Option { return func(t *Target) { t.relay = path } }
 
 // Relay runs the real terraform with args and copies its output to this
 // process's stdout and stderr, for as long as terraform runs, and exits with
-// terraform's exit code. It outlives its parent: it clears the parent-death
-// signal terraform-exec set, and a write to a closed pipe (its parent is
-// gone) is ignored rather than fatal, so terraform behind it never sees one.
-// It forwards SIGINT (terraform-exec's cancel) and drops SIGTERM: `drill gc`
-// sends SIGTERM to terraform itself, and a second interrupt would make
-// terraform exit without saving its state.
+// terraform's exit code. It outlives its parent: it leaves drill's reach
+// first (see detach, per system), and a write to a closed pipe (its parent
+// is gone) is ignored rather than fatal, so terraform behind it never sees
+// one. It forwards SIGINT (terraform-exec's cancel) and drops SIGTERM:
+// `drill gc` sends SIGTERM to terraform itself, and a second interrupt
+// would make terraform exit without saving its state.
 func Relay(real string, args []string) int {
-	_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, 0, 0)
+	detach()
 	// Handled, not ignored: an ignored signal would stay ignored in
 	// terraform after exec.
 	signals := make(chan os.Signal, 8)

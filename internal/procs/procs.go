@@ -1,17 +1,16 @@
 // Package procs finds and stops the processes of a drill run. Every step
 // process gets DRILL_RUN_ID=<run id> in its environment and passes it on to
-// what it starts, detached daemons included, so scanning /proc for that
-// variable finds what a run left running even after drill itself was killed
-// and process groups were left behind. Linux only: elsewhere it finds nothing.
+// what it starts, detached daemons included, so finding the processes whose
+// environment holds that variable finds what a run left running even after
+// drill itself was killed and process groups were left behind.
+//
+// How a process's environment is read depends on the system: /proc on Linux
+// (procs_linux.go), sysctl kern.procargs2 on macOS (procs_darwin.go). On
+// other systems nothing is found (procs_other.go).
 package procs
 
 import (
-	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -20,55 +19,26 @@ import (
 type Process struct {
 	Pid  int
 	Comm string // the command name, for messages
+	// Started is when the process started, zero when unknown. A pid whose
+	// start time no longer matches has been recycled: the process found is
+	// gone and another one holds its pid.
+	Started time.Time
 }
 
 func (p Process) String() string { return fmt.Sprintf("%s (pid %d)", p.Comm, p.Pid) }
 
-// WithEnv lists the processes whose environment holds key=value, except the
-// calling process. Processes that vanish or cannot be read while scanning
-// are passed over.
-func WithEnv(key, value string) ([]Process, error) {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil, nil // no /proc: not Linux
+// running reports whether p is still the process that was found: its pid is
+// alive, not a zombie, and (when its start time was known) started at the
+// same time. A pid now held by another process counts as exited.
+func (p Process) running() bool {
+	if !Alive(p.Pid) {
+		return false
 	}
-	needle := []byte(key + "=" + value)
-	self := os.Getpid()
-	var out []Process
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil {
-			continue
-		}
-		found := false
-		for _, kv := range bytes.Split(env, []byte{0}) {
-			if bytes.Equal(kv, needle) {
-				found = true
-				break
-			}
-		}
-		if !found || zombie(pid) {
-			continue
-		}
-		comm, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
-		out = append(out, Process{Pid: pid, Comm: strings.TrimSpace(string(comm))})
-	}
-	return out, nil
-}
-
-// zombie reports whether pid has exited and only waits for its parent.
-func zombie(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
+	if p.Started.IsZero() {
 		return true
 	}
-	// The state follows the command name in parentheses, which may hold spaces.
-	i := bytes.LastIndexByte(stat, ')')
-	return i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z'
+	started, ok := StartTime(p.Pid)
+	return ok && started.Equal(p.Started)
 }
 
 // Alive reports whether pid is a running (not zombie) process.
@@ -83,85 +53,48 @@ func Alive(pid int) bool {
 	return !zombie(pid)
 }
 
+// Settle waits until each process of ps has exited or grace has passed, and
+// returns those still running. It sends nothing: it gives processes that
+// something else is stopping (a teardown step that sent SIGTERM and
+// returned) the time to finish. A pid that now belongs to a different
+// process counts as exited. It polls with a short interval that grows, so a
+// process that exits at once costs milliseconds, not a fixed sleep.
+func Settle(ps []Process, grace time.Duration) []Process {
+	deadline := time.Now().Add(grace)
+	interval := 5 * time.Millisecond
+	for {
+		ps = stillRunning(ps)
+		left := time.Until(deadline)
+		if len(ps) == 0 || left <= 0 {
+			return ps
+		}
+		time.Sleep(min(interval, left))
+		interval = min(2*interval, 200*time.Millisecond)
+	}
+}
+
 // Stop sends SIGTERM to each process, waits up to grace for them to exit,
 // then SIGKILLs the rest. It returns those still alive after that (normally
-// none).
+// none). A pid that now belongs to a different process is left alone.
 func Stop(ps []Process, grace time.Duration) []Process {
+	ps = stillRunning(ps)
 	for _, p := range ps {
 		_ = syscall.Kill(p.Pid, syscall.SIGTERM)
 	}
-	deadline := time.Now().Add(grace)
-	for time.Now().Before(deadline) && anyAlive(ps) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	ps = Settle(ps, grace)
 	for _, p := range ps {
-		if Alive(p.Pid) {
-			_ = syscall.Kill(p.Pid, syscall.SIGKILL)
-		}
+		_ = syscall.Kill(p.Pid, syscall.SIGKILL)
 	}
-	deadline = time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && anyAlive(ps) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	var left []Process
-	for _, p := range ps {
-		if Alive(p.Pid) {
-			left = append(left, p)
-		}
-	}
-	return left
+	return Settle(ps, 5*time.Second)
 }
 
-func anyAlive(ps []Process) bool {
+// stillRunning returns the processes of ps that are still running, in order.
+func stillRunning(ps []Process) []Process {
+	var out []Process
 	for _, p := range ps {
-		if Alive(p.Pid) {
-			return true
+		if p.running() {
+			out = append(out, p)
 		}
 	}
-	return false
-}
-
-// StartTime returns when pid started, from /proc (Linux), or false.
-func StartTime(pid int) (time.Time, bool) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return time.Time{}, false
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return time.Time{}, false
-	}
-	// Fields after the command name start with the state (field 3);
-	// starttime is field 22, in clock ticks since boot.
-	fields := strings.Fields(string(stat[i+1:]))
-	if len(fields) < 20 {
-		return time.Time{}, false
-	}
-	ticks, err := strconv.ParseInt(fields[19], 10, 64)
-	if err != nil {
-		return time.Time{}, false
-	}
-	boot, ok := bootTime()
-	if !ok {
-		return time.Time{}, false
-	}
-	const clockTicks = 100 // USER_HZ, 100 on every Linux architecture Go supports
-	return boot.Add(time.Duration(ticks) * time.Second / clockTicks), true
-}
-
-func bootTime() (time.Time, bool) {
-	data, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return time.Time{}, false
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "btime "); ok {
-			sec, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				return time.Time{}, false
-			}
-			return time.Unix(sec, 0), true
-		}
-	}
-	return time.Time{}, false
+	return out
 }

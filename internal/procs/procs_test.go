@@ -67,3 +67,104 @@ func TestStopKillsWhatIgnoresSIGTERM(t *testing.T) {
 	assert.False(t, procs.Alive(polite))
 	assert.False(t, procs.Alive(stubborn), "SIGKILL after the grace")
 }
+
+// found polls WithEnv until it lists pid, and returns what it lists.
+func found(t *testing.T, marker string, pid int) []procs.Process {
+	t.Helper()
+	var ps []procs.Process
+	require.Eventually(t, func() bool {
+		var err error
+		ps, err = procs.WithEnv("DRILL_RUN_ID", marker)
+		if err != nil {
+			return false
+		}
+		for _, p := range ps {
+			if p.Pid == pid {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 10*time.Millisecond, "pid %d is found by its marker", pid)
+	return ps
+}
+
+// waitFile polls until path exists: the script got past its traps.
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	require.Eventually(t, func() bool { _, err := os.Stat(path); return err == nil }, 10*time.Second, 10*time.Millisecond,
+		"the script wrote %s", path)
+}
+
+func pids(ps []procs.Process) []int {
+	var out []int
+	for _, p := range ps {
+		out = append(out, p.Pid)
+	}
+	return out
+}
+
+func TestSettleWaitsForAProcessThatExitsOnSIGTERM(t *testing.T) {
+	marker := fmt.Sprintf("test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	ready := t.TempDir() + "/trapped"
+	// Like a daemon that shuts down cleanly: it takes ~200 ms after SIGTERM.
+	pid := start(t, marker, "trap 'sleep 0.2; exit 0' TERM; touch "+ready+"; while :; do sleep 0.05; done")
+	waitFile(t, ready)
+	ps := found(t, marker, pid)
+
+	require.NoError(t, syscall.Kill(pid, syscall.SIGTERM))
+	begin := time.Now()
+	left := procs.Settle(ps, 5*time.Second)
+	took := time.Since(begin)
+
+	assert.Empty(t, left)
+	assert.False(t, procs.Alive(pid), "Settle returned before the process exited")
+	assert.GreaterOrEqual(t, took, 150*time.Millisecond, "the process was still shutting down, so Settle had to wait")
+	assert.Less(t, took, 3*time.Second, "Settle returns once the process is gone, not at the end of the grace")
+}
+
+func TestSettleReturnsAProcessThatIgnoresSIGTERMAfterTheGrace(t *testing.T) {
+	marker := fmt.Sprintf("test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	ready := t.TempDir() + "/trapped"
+	stubborn := start(t, marker, "trap '' TERM; touch "+ready+"; while :; do sleep 0.05; done")
+	waitFile(t, ready)
+	ps := found(t, marker, stubborn)
+
+	require.NoError(t, syscall.Kill(stubborn, syscall.SIGTERM))
+	const grace = 500 * time.Millisecond
+	begin := time.Now()
+	left := procs.Settle(ps, grace)
+	took := time.Since(begin)
+
+	assert.Contains(t, pids(left), stubborn)
+	for _, p := range left {
+		assert.True(t, procs.Alive(p.Pid), "%v is returned, so it must be running", p)
+	}
+	assert.GreaterOrEqual(t, took, grace)
+	assert.Less(t, took, grace+time.Second)
+	assert.True(t, procs.Alive(stubborn), "Settle sends no signal")
+}
+
+func TestSettleTreatsAGoneOrRecycledPidAsExited(t *testing.T) {
+	marker := fmt.Sprintf("test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	gone := start(t, marker, "exit 0")
+	goneStarted, _ := procs.StartTime(gone) // zero when it is already gone: fine
+	require.Eventually(t, func() bool { return !procs.Alive(gone) }, 10*time.Second, 10*time.Millisecond)
+
+	// A pid now held by another process: the one found started an hour
+	// before the process that holds the pid today.
+	live := start(t, marker, "exec sleep 300")
+	liveStarted, ok := procs.StartTime(live)
+	require.True(t, ok)
+	recycled := procs.Process{Pid: live, Comm: "old", Started: liveStarted.Add(-time.Hour)}
+
+	begin := time.Now()
+	left := procs.Settle([]procs.Process{{Pid: gone, Comm: "gone", Started: goneStarted}, recycled}, 5*time.Second)
+
+	assert.Empty(t, left)
+	assert.Less(t, time.Since(begin), time.Second, "nothing to wait for")
+	assert.True(t, procs.Alive(live), "the process holding the recycled pid is left alone")
+
+	same := procs.Process{Pid: live, Comm: "sleep", Started: liveStarted}
+	assert.Equal(t, []procs.Process{same}, procs.Settle([]procs.Process{same}, 0),
+		"the same pid with the same start time is still running")
+}

@@ -1,3 +1,5 @@
+//go:build linux
+
 package kind
 
 import (
@@ -21,7 +23,8 @@ const freezerRoot = "/sys/fs/cgroup/freezer/docker"
 // process then keeps the node's init from exiting, and `docker rm -f`
 // fails with "did not receive an exit event" however often it is retried.
 // Thawing lets the kill through. It needs root and cgroup v1; elsewhere it
-// finds nothing to do. It returns how many cgroups it thawed.
+// finds nothing to do (and on other systems it is a no-op, thaw_other.go).
+// It returns how many cgroups it thawed.
 func thawNodes(ctx context.Context, provider *cluster.Provider, name string, log io.Writer) int {
 	nodes, err := provider.ListNodes(name)
 	if err != nil {
