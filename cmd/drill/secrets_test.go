@@ -3,13 +3,18 @@ package main
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,6 +25,20 @@ import (
 
 // reportFormats are the formats of `drill report` (CONTRACT.md section 3).
 var reportFormats = []string{"html", "junit", "ctrf", "prometheus", "markdown"}
+
+// pemKey returns a multi-line PEM-like key of random base64 lines, and its
+// lines that are secret (not the BEGIN and END lines).
+func pemKey(t *testing.T) (string, []string) {
+	t.Helper()
+	var lines []string
+	for range 6 {
+		raw := make([]byte, 48)
+		_, err := rand.Read(raw)
+		require.NoError(t, err)
+		lines = append(lines, base64.StdEncoding.EncodeToString(raw))
+	}
+	return "-----BEGIN TEST KEY-----\n" + strings.Join(lines, "\n") + "\n-----END TEST KEY-----\n", lines
+}
 
 // TestSecretsAppearNowhere is issue 4 item 7: one secret value goes into
 // every path a value can take out of a drill (testdata/secrets), and it must
@@ -36,9 +55,18 @@ func TestSecretsAppearNowhere(t *testing.T) {
 	sum := sha256.Sum256([]byte(secret + "-digest"))
 	digest := hex.EncodeToString(sum[:]) // what Terraform's sha256() returns
 	leaks := map[string]string{"the secret": secret, "the sensitive Terraform output": digest}
+	// Every form of these keeps its random hex part as it is (hex digits
+	// are never escaped): finding that part anywhere is a leak of some form.
+	special := `q"u o<t>e\s'l$a-` + hex.EncodeToString(raw[:4]) + "x" + hex.EncodeToString(raw[4:])
+	leaks["the special secret's random part"] = hex.EncodeToString(raw[:4]) + "x"
+	key, keyLines := pemKey(t)
+	for i, line := range keyLines {
+		leaks[fmt.Sprintf("line %d of the PEM key", i+1)] = line
+	}
 
 	repo := gitCopy(t, map[string]string{".": "testdata/secrets"})
-	f := newFault(t, "DRILL_TEST_SECRET="+secret, "DEAD_PORT="+strconv.Itoa(freePort(t)))
+	require.NoError(t, os.WriteFile(filepath.Join(repo, "key.pem"), []byte(key), 0o600))
+	f := newFault(t, "DRILL_TEST_SECRET="+secret, "DRILL_TEST_SPECIAL="+special, "DEAD_PORT="+strconv.Itoa(freePort(t)))
 	args := []string{"run", "-vv", "--results", f.results, "--junit", filepath.Join(f.results, "run-junit.xml")}
 	var printed []result
 	r := drill(t, f.env, append(args, filepath.Join(repo, "scenario.yaml"))...)
@@ -73,6 +101,13 @@ func TestSecretsAppearNowhere(t *testing.T) {
 	require.NotNil(t, run.Error)
 	assert.Contains(t, run.Error.Message, "token=***", "the run's error, redacted")
 	assert.Contains(t, logOf("goodbye"), "teardown still sees *** and ***")
+	forms := logOf("forms")
+	assert.Contains(t, forms, "shell: ***\n", "printf %q of the special secret")
+	assert.Contains(t, forms, "    ***", "an indented line of the key")
+	assert.Contains(t, forms, `{"key": "***"}`, "the key with its newlines as \\n")
+	assert.Contains(t, forms, "long: "+strings.Repeat("x", 100000)+"*** ***\n", "after 100 kB on one line")
+	assert.Contains(t, healthy.Error.Message, "127.0.0.1:", "the http client's error names the URL")
+	assert.Contains(t, logOf("provision"), `"special-***"`, "terraform's HCL-quoted plan output")
 	assert.Contains(t, r.stderr, "DEBUG", "debug logs are on: they must not leak either")
 
 	for _, args := range [][]string{
@@ -95,6 +130,33 @@ func TestSecretsAppearNowhere(t *testing.T) {
 		printed = append(printed, rep)
 	}
 	assert.FileExists(t, filepath.Join(f.results, "run-junit.xml"), "drill run --junit wrote its report")
+
+	// Every answer of drill serve: the API, the page, the metrics, the logs.
+	port := freePort(t)
+	srv := startDrill(t, f.env, "serve", "--results", f.results, "--addr", fmt.Sprintf("127.0.0.1:%d", port))
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	srv.until(t, "serve answers", 30*time.Second, func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	paths := []string{"/", "/metrics", "/api/index", "/api/scenarios", "/api/scenarios/secrets/runs", "/api/scenarios/secrets/runs/" + run.RunID}
+	for _, s := range c.Steps {
+		if s.Log != "" {
+			paths = append(paths, "/api/scenarios/secrets/runs/"+run.RunID+"/logs/"+filepath.Base(s.Log))
+		}
+	}
+	for _, path := range paths {
+		resp, err := http.Get(base + path)
+		require.NoError(t, err, path)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, path)
+		printed = append(printed, result{stdout: string(body)})
+	}
 
 	files := 0
 	require.NoError(t, filepath.WalkDir(f.results, func(path string, d fs.DirEntry, err error) error {

@@ -2,6 +2,16 @@ variable "token" {
   type = string
 }
 
+variable "special" {
+  type = string
+}
+
+# HCL quoting of a value with quotes, backslashes and <: Terraform prints
+# it escaped in the plan.
+resource "terraform_data" "special" {
+  input = "special-${var.special}"
+}
+
 # Not marked sensitive: Terraform prints it in the plan, so only drill's
 # redaction keeps it out of the provision log.
 resource "terraform_data" "app" {

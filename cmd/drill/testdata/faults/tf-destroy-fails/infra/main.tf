@@ -2,9 +2,11 @@ variable "marker_dir" {
   type = string
 }
 
+# Not marked sensitive, on purpose: terraform then prints it in its plan
+# and in the provisioner's error, so only drill's redaction keeps it out of
+# gc's output and gc.log.
 variable "token" {
-  type      = string
-  sensitive = true
+  type = string
 }
 
 # Destroy-time provisioners may only read self: the marker folder and the
@@ -24,7 +26,7 @@ resource "terraform_data" "guarded" {
     command = <<-SH
       set -e
       if [ -e "$DIR/refuse-destroy" ]; then
-        echo "destroy refused: $DIR/refuse-destroy exists" >&2
+        echo "destroy refused: $DIR/refuse-destroy exists (token $TOKEN)" >&2
         exit 1
       fi
       if [ -e "$DIR/slow-destroy" ]; then
