@@ -6,6 +6,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -171,4 +172,56 @@ func mustAbs(t *testing.T, p string) string {
 	abs, err := filepath.Abs(p)
 	require.NoError(t, err)
 	return abs
+}
+
+// -o json over several scenarios is JSON Lines; --log-format json makes
+// every line on stderr a JSON object, progress included; a failed step's
+// output tail and log path are in front of the operator.
+func TestMachineReadableOutput(t *testing.T) {
+	t.Parallel()
+	f := newFault(t)
+	r := drill(t, f.env, "run", "--results", f.results, "-o", "json", "--log-format", "json",
+		"testdata/faults/keep-fails/scenario.yaml", "testdata/faults/paths/scenario.yaml")
+	assert.Equal(t, 1, r.code)
+
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	require.Len(t, lines, 2, "one DrillRun per line")
+	names := map[string]bool{}
+	for _, line := range lines {
+		var doc results.Run
+		require.NoError(t, json.Unmarshal([]byte(line), &doc), line)
+		assert.Equal(t, "DrillRun", doc.Kind)
+		names[doc.Scenario.Name] = true
+	}
+	assert.Equal(t, map[string]bool{"fault-keep": true, "fault-paths": true}, names)
+
+	var events, failed []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		var obj map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &obj), "not a JSON object on stderr: %q", line)
+		for _, k := range []string{"level", "time", "msg"} {
+			assert.Contains(t, obj, k, line)
+		}
+		events = append(events, obj)
+		if obj["msg"] == "step finished" && obj["status"] == "failed" {
+			failed = append(failed, obj)
+		}
+	}
+	assert.GreaterOrEqual(t, len(events), 10, "progress is on stderr, as JSON")
+	require.Len(t, failed, 3, "the deploy step of each of the 3 cycles")
+	assert.Equal(t, "fault-keep", failed[0]["scenario"])
+	assert.Contains(t, failed[0]["outputTail"], "the database refused the migration")
+	assert.Contains(t, failed[0]["log"], filepath.Join(f.results, "fault-keep"))
+}
+
+func TestFailedStepShowsItsOutputAndLog(t *testing.T) {
+	t.Parallel()
+	f := newFault(t)
+	r := drill(t, f.env, "run", "--results", f.results, "--cycles", "1", "testdata/faults/keep-fails/scenario.yaml")
+	assert.Equal(t, 1, r.code)
+	run := readRun(t, f.results, "fault-keep")
+	deploy := stepByName(t, run.Cycles[0], "deploy")
+	assert.Contains(t, r.stderr, "last lines of its output:\n")
+	assert.Contains(t, r.stderr, "│ the database refused the migration\n")
+	assert.Contains(t, r.stderr, "log: "+filepath.Join(f.results, deploy.Log)+"\n")
 }

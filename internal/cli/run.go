@@ -49,7 +49,7 @@ and its guideline holds; 1 a drill failed or the guideline does not hold; 2 inva
 	fl.DurationVar(&f.timeout, "timeout", 0, "limit for the whole invocation (0: none)")
 	fl.BoolVar(&f.keepOnFailure, "keep-on-failure", false, "skip teardown of a cycle whose step failed, to debug it; prints how to clean up")
 	fl.StringVar(&f.trigger, "trigger", "", "manual|schedule|ci (default: ci when CI=true, else manual)")
-	fl.StringVarP(&f.output, "output", "o", "text", "text|json (json prints the DrillRun documents on stdout)")
+	fl.StringVarP(&f.output, "output", "o", "text", "text|json (json prints the DrillRun documents on stdout, one per line)")
 	fl.StringVar(&f.junit, "junit", "", "also write a JUnit XML report of these runs to FILE")
 	fl.BoolVar(&f.wait, "wait", false, "when a scenario is already running in another drill, wait for it instead of exiting 3")
 	fl.DurationVar(&f.teardown, "teardown-timeout", runner.DefaultTeardownTimeout, "after an interrupt, the longest any teardown step or destroy may take")
@@ -143,8 +143,9 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 		}
 	}
 	if f.output == "json" {
+		// JSON Lines: one DrillRun per line, so a job running several
+		// scenarios can be read line by line (jq -c, a log shipper).
 		enc := json.NewEncoder(a.streams.Out)
-		enc.SetIndent("", "  ")
 		for _, d := range written {
 			if err := enc.Encode(d); err != nil {
 				return err
