@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -456,4 +458,35 @@ func TestApplyErrorNamesTheProblem(t *testing.T) {
 	assert.Contains(t, log.String(), "not_declared_anywhere", "terraform's error also reaches the step log")
 
 	require.NoError(t, target.Destroy(t.Context(), env), "a failed apply left nothing to destroy")
+}
+
+// The idempotency check's plan file holds sensitive values: it lives in the
+// cycle's workdir (which the ledger records, so drill gc removes it even
+// after a kill -9), never in the system's temporary folder. A terraform
+// wrapper records where terraform was told to write it.
+func TestIdempotencyPlanFileStaysInTheWorkdir(t *testing.T) {
+	requireTerraform(t)
+	t.Parallel()
+	real, err := exec.LookPath("terraform")
+	require.NoError(t, err)
+	args := filepath.Join(t.TempDir(), "args")
+	wrapper := filepath.Join(t.TempDir(), "terraform")
+	require.NoError(t, os.WriteFile(wrapper, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" >> '"+args+"'\nexec '"+real+"' \"$@\"\n"), 0o755))
+
+	target, env, log := provisioned(t, "idempotent-outputs", terraform.WithExecPath(wrapper))
+	require.NoError(t, target.CheckIdempotent(t.Context(), env), "log:\n%s", log)
+
+	data, err := os.ReadFile(args)
+	require.NoError(t, err)
+	var out string
+	for _, a := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(a, "-out="); ok {
+			out = v
+		}
+	}
+	require.NotEmpty(t, out, "terraform plan was given -out:\n%s", data)
+	rel, err := filepath.Rel(env.Workdir, out)
+	require.NoError(t, err)
+	assert.True(t, filepath.IsLocal(rel), "the plan file %s is inside the workdir %s", out, env.Workdir)
+	assert.NoFileExists(t, out, "and removed after the check")
 }
