@@ -70,7 +70,7 @@ func TestFaultDiskFillsDuringARun(t *testing.T) {
 	f.runOf(t, b, "fault-fills-disk")
 	var st syscall.Statfs_t
 	require.NoError(t, syscall.Statfs(disk, &st))
-	free := int64(st.Bavail) * st.Bsize
+	free := int64(st.Bavail) * int64(st.Bsize)
 	require.NoError(t, os.WriteFile(ballast, bytes.Repeat([]byte{0}, int(free)-512<<10), 0o644))
 	require.NoError(t, os.WriteFile(f.marker("disk-full"), nil, 0o644))
 	r := b.wait(t, time.Minute)
