@@ -23,19 +23,6 @@ var ledgerHost = map[string]string{
 	"AWS_PROFILE": "drills", "DRILL_DB_PASSWORD": "s3cr3t-pw", "DRILL_KIND_NODE_IMAGE": "kindest/node:test",
 }
 
-func ledgerOptions(host map[string]string) plan.Options {
-	return plan.Options{
-		LookupEnv: func(k string) (string, bool) { v, ok := host[k]; return v, ok },
-		Environ: func() []string {
-			var out []string
-			for k, v := range host {
-				out = append(out, k+"="+v)
-			}
-			return out
-		},
-	}
-}
-
 const ledgerScenario = `apiVersion: drill/v1
 kind: Scenario
 metadata: {name: web}
@@ -64,7 +51,7 @@ func ledgerEntry(t *testing.T) (*results.LedgerEntry, *drills.Env) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "api.key"), []byte("key-from-file\n"), 0o600))
 	s, err := scenarios.Load(file, scenarios.WithLookupEnv(func(k string) (string, bool) { v, ok := ledgerHost[k]; return v, ok }))
 	require.NoError(t, err)
-	p, err := plan.Build(s, ledgerOptions(ledgerHost))
+	p, err := plan.Build(s, optionsOf(ledgerHost))
 	require.NoError(t, err)
 
 	workdir := t.TempDir()

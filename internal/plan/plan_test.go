@@ -19,7 +19,10 @@ var host = map[string]string{
 	"DRILL_KIND_NODE_IMAGE": "kindest/node:test", "HOST_DB_PASSWORD": "s3cr3t",
 }
 
-func options() plan.Options {
+func options() plan.Options { return optionsOf(host) }
+
+// optionsOf reads a host environment from the map.
+func optionsOf(host map[string]string) plan.Options {
 	return plan.Options{
 		LookupEnv: func(k string) (string, bool) { v, ok := host[k]; return v, ok },
 		Environ: func() []string {
