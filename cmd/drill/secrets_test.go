@@ -18,7 +18,7 @@ import (
 	"github.com/redeploy-drill/drill/results"
 )
 
-// reportFormats are the formats of `drill report` (CONTRACT.md section 3).
+// reportFormats are the formats of `drill report` (docs/contract.md section 4).
 var reportFormats = []string{"html", "junit", "ctrf", "prometheus", "markdown"}
 
 // TestSecretsAppearNowhere is issue 4 item 7: one secret value goes into
