@@ -61,8 +61,8 @@ type StepStat struct {
 	P95Ms    int64 `json:"p95Ms"`
 }
 
-// Summary is one scenario's history as drill status judges it (CONTRACT.md
-// section 5).
+// Summary is one scenario's history as drill status judges it
+// (docs/contract.md section 6.2).
 type Summary struct {
 	Scenario string `json:"scenario"`
 	// Runs is the number of run documents summarized, whatever their status.

@@ -11,7 +11,7 @@ import (
 	"github.com/redeploy-drill/drill/results"
 )
 
-// Names of the guideline checks (CONTRACT.md section 5).
+// Names of the guideline checks (docs/contract.md section 6.1).
 const (
 	CheckAutomated         = "automated"
 	CheckFromScratch       = "from-scratch"

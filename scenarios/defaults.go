@@ -23,7 +23,7 @@ const (
 	DefaultTerraformDir = "."
 )
 
-// ApplyDefaults fills in every field left out (CONTRACT.md section 2), so
+// ApplyDefaults fills in every field left out (docs/contract.md section 2), so
 // that the planner and runner never deal with "unset". Load and Parse call
 // it; call it yourself on a Scenario built in Go. It is idempotent.
 //

@@ -30,10 +30,10 @@ func (e *ExpandSyntaxError) Error() string {
 	return fmt.Sprintf("%s at offset %d", e.Msg, e.Offset)
 }
 
-// Expand replaces every ${NAME} in s with lookup(NAME), for the string fields
-// of steps (CONTRACT.md section 2). The rules are deliberately narrow, so that
-// the shell scripts and URLs steps carry, which use $ for their own purposes,
-// pass through untouched:
+// Expand replaces every ${NAME} in s with lookup(NAME), for the fields drill
+// expands (docs/contract.md section 2.8). The rules are deliberately narrow,
+// so that the shell scripts and URLs steps carry, which use $ for their own
+// purposes, pass through untouched:
 //
 //   - ${NAME}, NAME matching [A-Za-z_][A-Za-z0-9_]*, is replaced by its value.
 //     Values are inserted as they are and never expanded again.

@@ -23,7 +23,7 @@ import (
 	"github.com/redeploy-drill/drill/results"
 )
 
-// reportFormats are the formats of `drill report` (CONTRACT.md section 3).
+// reportFormats are the formats of `drill report` (docs/contract.md section 4).
 var reportFormats = []string{"html", "junit", "ctrf", "prometheus", "markdown"}
 
 // pemKey returns a multi-line PEM-like key of random base64 lines, and its

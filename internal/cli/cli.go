@@ -1,5 +1,5 @@
 // Package cli is drill's command line: the cobra commands, their flags, the
-// exit codes of CONTRACT.md section 6, the zap logger and the live progress
+// exit codes of docs/contract.md section 7, the zap logger and the live progress
 // display. main only calls Run.
 package cli
 
@@ -20,7 +20,7 @@ import (
 	"github.com/redeploy-drill/drill/scenarios"
 )
 
-// Exit codes (CONTRACT.md section 6).
+// Exit codes (docs/contract.md section 7).
 const (
 	ExitOK          = 0
 	ExitFailed      = 1

@@ -17,7 +17,7 @@ type signalError struct{ sig os.Signal }
 
 func (e *signalError) Error() string { return "interrupted by " + e.sig.String() }
 
-// signals implements CONTRACT.md section 6: the first SIGINT or SIGTERM
+// signals implements docs/contract.md section 8.5: the first SIGINT or SIGTERM
 // cancels the current step and lets teardown run; a second one is answered
 // with a message while teardown goes on; a third exits at once, saying what
 // may be left and how to remove it.
