@@ -195,7 +195,7 @@ func (f *runFlags) check() error {
 	case f.parallel < 1:
 		return exitf(ExitUsage, "--parallel must be at least 1")
 	case f.cycles < 0:
-		return exitf(ExitUsage, "--cycles must be at least 1")
+		return exitf(ExitUsage, "--cycles must not be negative (0 keeps spec.cycles), got %d", f.cycles)
 	case f.cycles > scenarios.MaxCycles:
 		return exitf(ExitUsage, "--cycles must be at most %d, got %d", scenarios.MaxCycles, f.cycles)
 	case f.timeout < 0:

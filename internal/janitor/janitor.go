@@ -53,7 +53,8 @@ type Janitor struct {
 	// and secrets are read again (default os.LookupEnv).
 	LookupEnv func(string) (string, bool)
 
-	log io.Writer // the current run's gc.log, redacted
+	log  io.Writer // the current run's gc.log, redacted
+	host string    // this machine, which only removes what was made here
 }
 
 // Item is one thing a dead run left, and what became of it.
@@ -134,6 +135,7 @@ func (j *Janitor) defaults() {
 	if j.LookupEnv == nil {
 		j.LookupEnv = os.LookupEnv
 	}
+	j.host, _ = os.Hostname()
 }
 
 // deadRun is a run gc looks at: its document when it could be read, and
@@ -279,6 +281,11 @@ func (j *Janitor) collectRun(ctx context.Context, rep *Report, r deadRun) {
 		case j.DryRun:
 		case ctx.Err() != nil:
 			it.Error = "not tried: drill gc was interrupted"
+		case e.Host != "" && e.Host != j.host:
+			// Processes, clusters, workdirs and their state live on the
+			// machine that made them: from here they cannot be seen, so
+			// "removing" them would only lie.
+			it.Error = fmt.Sprintf("created on host %s, where it lives: run `drill gc` there", e.Host)
 		default:
 			err := j.remove(ctx, r, e, remaining)
 			if err == nil {

@@ -1,0 +1,76 @@
+package janitor_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/redeploy-drill/drill/internal/janitor"
+	"github.com/redeploy-drill/drill/results"
+)
+
+// finishedRun writes the finished document of a run and returns its ledger.
+func finishedRun(t *testing.T, store *results.Store, id string) *results.Ledger {
+	t.Helper()
+	now := time.Now().UTC()
+	r := &results.Run{RunID: id, Scenario: results.ScenarioRef{Name: "web", File: "web.yaml"}, Trigger: "manual",
+		Status: results.StatusFailed, StartedAt: now, FinishedAt: &now, Cycles: []results.Cycle{}}
+	require.NoError(t, store.FinishRun(r))
+	return store.Ledger("web", id)
+}
+
+// Only what was made on this machine is removed here: an entry another host
+// wrote (a shared results folder) is reported left, never "removed" because
+// its path happens not to exist on this machine.
+func TestCollectLeavesWhatAnotherHostMade(t *testing.T) {
+	store := results.Open(t.TempDir())
+	ledger := finishedRun(t, store, "20261201T000000Z-aaaaaa")
+	elsewhere := filepath.Join(t.TempDir(), "drill-web-c1") // not on this host: does not exist here
+	require.NoError(t, ledger.Create(results.LedgerEntry{ID: "c1/workdir", Kind: results.LedgerWorkdir, Path: elsewhere, Host: "build-17"}))
+	here := t.TempDir()
+	require.NoError(t, ledger.Create(results.LedgerEntry{ID: "c2/workdir", Kind: results.LedgerWorkdir, Path: here}))
+
+	rep, err := (&janitor.Janitor{Store: store}).Collect(t.Context())
+	require.NoError(t, err)
+	byID := map[string]janitor.Item{}
+	for _, it := range rep.Items {
+		byID[it.Entry.ID] = it
+	}
+	assert.False(t, byID["c1/workdir"].Removed)
+	assert.Contains(t, byID["c1/workdir"].Error, "created on host build-17")
+	assert.True(t, byID["c2/workdir"].Removed, "%s", byID["c2/workdir"].Error)
+	assert.NoDirExists(t, here)
+	assert.True(t, rep.Left())
+
+	left, err := results.ReadLedger(ledger.Path())
+	require.NoError(t, err)
+	require.Len(t, left, 1)
+	assert.Equal(t, "c1/workdir", left[0].ID, "the other host's entry stays for its own gc")
+}
+
+// A workdir holding the state of a target that is not removed stays: the
+// one rule for deleting state holds in gc as in the run.
+func TestCollectKeepsAWorkdirHoldingState(t *testing.T) {
+	store := results.Open(t.TempDir())
+	ledger := finishedRun(t, store, "20261201T000000Z-bbbbbb")
+	workdir := t.TempDir()
+	require.NoError(t, ledger.Create(results.LedgerEntry{ID: "c1/workdir", Kind: results.LedgerWorkdir, Path: workdir}))
+	require.NoError(t, ledger.Create(results.LedgerEntry{ID: "c1/target", Kind: results.LedgerTerraform,
+		Terraform: &results.LedgerTerraformTarget{WorkingDir: filepath.Join(workdir, "infra-gone")}}))
+
+	rep, err := (&janitor.Janitor{Store: store}).Collect(t.Context())
+	require.NoError(t, err)
+	for _, it := range rep.Items {
+		assert.False(t, it.Removed, "%s", it.What)
+	}
+	assert.DirExists(t, workdir)
+	_, err = os.Stat(workdir)
+	require.NoError(t, err)
+	left, err := results.ReadLedger(ledger.Path())
+	require.NoError(t, err)
+	assert.Len(t, left, 2)
+}
