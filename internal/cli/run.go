@@ -47,7 +47,7 @@ and its guideline holds; 1 a drill failed or the guideline does not hold; 2 inva
 	fl.IntVar(&f.cycles, "cycles", 0, "override spec.cycles")
 	fl.IntVar(&f.parallel, "parallel", 1, "scenarios run at once")
 	fl.DurationVar(&f.timeout, "timeout", 0, "limit for the whole invocation (0: none)")
-	fl.BoolVar(&f.keepOnFailure, "keep-on-failure", false, "skip teardown of a cycle whose step failed, to debug it; prints how to clean up")
+	fl.BoolVar(&f.keepOnFailure, "keep-on-failure", false, "keep the environment of a cycle whose step failed, to debug it, and run no further cycle; prints how to clean up")
 	fl.StringVar(&f.trigger, "trigger", "", "manual|schedule|ci (default: ci when CI=true, else manual)")
 	fl.StringVarP(&f.output, "output", "o", "text", "text|json (json prints the DrillRun documents on stdout, one per line)")
 	fl.StringVar(&f.junit, "junit", "", "also write a JUnit XML report of these runs to FILE")
