@@ -39,8 +39,8 @@ func (e *MissingImagesError) Error() string {
 // Hints of a MissingImagesError: the target's loadImages runs before any
 // step, the loadImages action after the steps before it.
 const (
-	hintTargetImages = "build them before the drill (docker build --tag NAME ...), or load them with the loadImages step action after the step that builds them"
-	hintActionImages = "build it in an earlier step of the cycle (run: docker build --tag NAME ...), from the cycle's copy of the source"
+	hintTargetImages = "build before the drill (docker build --tag NAME ...): the target's loadImages runs before any step; to build from the cycle's source, use a loadImages step after the build step"
+	hintActionImages = "build in an earlier step of the cycle, from its copy of the source (run: docker build --tag NAME ...)"
 )
 
 // LoadImages implements drills.ImageLoader, for the loadImages action: it

@@ -50,7 +50,7 @@ func TestLoadImagesAction(t *testing.T) {
 		var me *kind.MissingImagesError
 		require.ErrorAs(t, err, &me)
 		assert.Equal(t, []string{missing}, me.Images)
-		assert.Equal(t, "image drill-test-never-built:dev is not in the local Docker engine: build it in an earlier step of the cycle (run: docker build --tag NAME ...), from the cycle's copy of the source", err.Error())
+		assert.Equal(t, "image drill-test-never-built:dev is not in the local Docker engine: build in an earlier step of the cycle, from its copy of the source (run: docker build --tag NAME ...)", err.Error())
 		for _, n := range nodes {
 			assert.NotContains(t, nodeImages(t, n), "docker.io/library/"+image, "nothing is loaded when one image is missing")
 		}
