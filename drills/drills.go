@@ -74,3 +74,10 @@ type LogExporter interface {
 type Applier interface {
 	Kubeconfig() string
 }
+
+// ImageLoader is a target that can load local Docker images into its cluster
+// (kind's nodes), so that an image a step built from the cycle's source runs
+// there without a registry. The loadImages action finds it through Env.Target.
+type ImageLoader interface {
+	LoadImages(ctx context.Context, env *Env, images []string) error
+}

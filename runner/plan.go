@@ -48,7 +48,7 @@ type TargetPlan struct {
 // Step is one scenario step with everything the runner attaches to it.
 type Step struct {
 	Name       string
-	Kind       string // run, http, apply, wait, manual
+	Kind       string // run, http, apply, wait, loadImages, manual
 	Phase      string // deploy, verify, teardown
 	Owner      string
 	Timeout    time.Duration

@@ -141,18 +141,20 @@ func TestLoadValidKind(t *testing.T) {
 		return Step{Name: name, Phase: phase, Timeout: dur(DefaultTimeout), Retries: ptr(0),
 			RetryDelay: dur(DefaultRetryDelay), Owner: "platform", Line: line}
 	}
-	manifests := step("manifests", PhaseDeploy, 15)
+	images := step("images", PhaseDeploy, 15)
+	images.LoadImages = []string{"hello:dev", "db:${DRILL_RUN_ID}"}
+	manifests := step("manifests", PhaseDeploy, 17)
 	manifests.Apply = &ApplyAction{Path: "k8s", Namespace: "web"}
-	rollout := step("rollout", PhaseDeploy, 17)
+	rollout := step("rollout", PhaseDeploy, 19)
 	rollout.Wait = &WaitAction{Resources: []string{"deployment/hello", "deployment.apps/db"}, Namespace: "web", For: "ready"}
-	all := step("all-applied", PhaseDeploy, 22)
+	all := step("all-applied", PhaseDeploy, 24)
 	all.Wait = &WaitAction{For: DefaultWaitFor}
-	healthy := step("healthy", PhaseVerify, 24)
+	healthy := step("healthy", PhaseVerify, 26)
 	healthy.HTTP = &HTTPAction{URL: "http://${DRILL_OUTPUT_CONTROL_PLANE_IP}:30080/", Method: "GET", Status: 200,
 		Within: dur(DefaultWithin), Interval: dur(DefaultInterval)}
-	confirm := step("confirm", PhaseTeardown, 28)
+	confirm := step("confirm", PhaseTeardown, 30)
 	confirm.Manual = ManualGeneric
-	want.Steps = []Step{manifests, rollout, all, healthy}
+	want.Steps = []Step{images, manifests, rollout, all, healthy}
 	want.Teardown = []Step{confirm}
 
 	assert.Equal(t, want, s.Spec)
@@ -212,7 +214,7 @@ func TestLoadInvalid(t *testing.T) {
 		want []want
 	}{
 		{"invalid-unknown-field.yaml", []want{{9, 7, "spec.steps[0].rnu", `unknown field "rnu" (did you mean "run"?)`}}},
-		{"invalid-two-actions.yaml", []want{{10, 7, "spec.steps[0].http", "exactly one action (run, http, apply or wait), and this one already has run"}}},
+		{"invalid-two-actions.yaml", []want{{10, 7, "spec.steps[0].http", "exactly one action (run, http, apply, wait or loadImages), and this one already has run"}}},
 		{"invalid-bad-duration.yaml", []want{{10, 16, "spec.steps[0].timeout", `invalid duration "30": missing unit`}}},
 		{"invalid-wrong-type.yaml", []want{{7, 11, "spec.cycles", `expected an integer, got the string "two"`}}},
 		{"invalid-missing-name.yaml", []want{{3, 1, "metadata.name", "required field is missing"}}},

@@ -118,6 +118,10 @@ type Step struct {
 	HTTP  *HTTPAction  `yaml:"http"`
 	Apply *ApplyAction `yaml:"apply"`
 	Wait  *WaitAction  `yaml:"wait"`
+	// LoadImages names local Docker images to load into every node of the
+	// kind target's cluster (kind target only), typically built by an
+	// earlier step from the cycle's source.
+	LoadImages []string `yaml:"loadImages"`
 
 	// Line is where the step starts in the file, for messages at run time.
 	Line int `yaml:"-"`

@@ -47,6 +47,7 @@ type validator struct {
 	idx      *index
 	opts     loadOptions
 	defs     *definitions
+	spec     *Spec // the spec being checked, once scenario reached it
 	problems []Problem
 }
 
@@ -163,6 +164,7 @@ func (v *validator) scenario(s *Scenario) {
 		return
 	}
 	sp := &s.Spec
+	v.spec = sp
 	v.defs = newDefinitions(sp, v.opts.lookupEnv)
 	if sp.Cycles != 0 || v.has("spec.cycles") {
 		v.intRange("spec.cycles", sp.Cycles, 1, MaxCycles)
@@ -387,21 +389,22 @@ func (v *validator) step(p string, st *Step, teardown bool, names map[string]str
 		v.text(p+".manual", st.Manual, multiLine)
 	}
 
+	loadImages := st.LoadImages != nil || v.has(p+".loadImages")
 	var actions []string
 	for _, a := range []struct {
 		name string
 		set  bool
-	}{{"run", st.Run != nil}, {"http", st.HTTP != nil}, {"apply", st.Apply != nil}, {"wait", st.Wait != nil}} {
+	}{{"run", st.Run != nil}, {"http", st.HTTP != nil}, {"apply", st.Apply != nil}, {"wait", st.Wait != nil}, {"loadImages", loadImages}} {
 		if a.set {
 			actions = append(actions, a.name)
 		}
 	}
 	switch {
-	case len(actions) == 0 && st.Manual == "" && v.ok(p+".manual") && !v.typo(p, "run", "http", "apply", "wait", "manual"):
-		v.at(p, "a step needs one action: run, http, apply or wait (or manual: instructions for a human)")
+	case len(actions) == 0 && st.Manual == "" && v.ok(p+".manual") && !v.typo(p, append(slices.Clone(stepActions), "manual")...):
+		v.at(p, "a step needs one action: %s (or manual: instructions for a human)", orList(stepActions))
 	case len(actions) > 1:
 		for _, extra := range actions[1:] {
-			v.atKey(p+"."+extra, "a step has exactly one action (run, http, apply or wait), and this one already has %s", actions[0])
+			v.atKey(p+"."+extra, "a step has exactly one action (%s), and this one already has %s", orList(stepActions), actions[0])
 		}
 	}
 	if st.Run != nil && v.ok(p+".run") && strings.TrimSpace(*st.Run) == "" {
@@ -416,6 +419,20 @@ func (v *validator) step(p string, st *Step, teardown bool, names map[string]str
 	if st.Wait != nil && v.ok(p+".wait") {
 		v.wait(p+".wait", st.Wait)
 	}
+	if loadImages && v.ok(p+".loadImages") {
+		v.loadImages(p+".loadImages", st.LoadImages)
+	}
+}
+
+// stepActions are the actions a step can have, exactly one of them.
+var stepActions = []string{"run", "http", "apply", "wait", "loadImages"}
+
+// orList writes names as "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // validStepName accepts names that read well in logs and file names.
@@ -498,6 +515,31 @@ func (v *validator) wait(p string, w *WaitAction) {
 		}
 	}
 	v.namespace(p+".namespace", w.Namespace)
+}
+
+// loadImages checks a loadImages action: at least one image, none empty,
+// each a reference docker can take as an argument, and a kind target to
+// load them into (the only target with nodes of its own).
+func (v *validator) loadImages(p string, images []string) {
+	if t := &v.spec.Target; v.ok("spec.target") && t.Kind == nil && (t.Terraform != nil || t.None != nil) {
+		v.atKey(p, "loadImages needs a kind target: it loads images into the nodes of the cycle's kind cluster")
+	}
+	if len(images) == 0 {
+		v.at(p, "at least one image is required, like [hello:dev]")
+	}
+	for i, img := range images {
+		ip := itemPath(p, i)
+		switch {
+		case !v.ok(ip):
+		case strings.TrimSpace(img) == "":
+			v.at(ip, "must not be empty")
+		case v.expandable(ip, img, stepScope):
+			ref, _ := Expand(img, placeholder)
+			if strings.HasPrefix(ref, "-") || strings.ContainsFunc(ref, unicode.IsSpace) {
+				v.at(ip, "invalid image reference %q: want a name as docker images shows it, like hello:dev, with no spaces and no leading -", short(img))
+			}
+		}
+	}
 }
 
 func (v *validator) namespace(path, ns string) {

@@ -16,7 +16,7 @@
 #
 # Then it runs the same operations directly with the CLIs, each one timed:
 # the tracked files copied into a fresh folder, `kind create cluster --wait`
-# plus `kubectl wait` for Ready nodes, build-image.sh, load-image.sh,
+# plus `kubectl wait` for Ready nodes, build-image.sh, `kind load docker-image`,
 # `kubectl apply --server-side`, `kubectl rollout status`, curl of /healthz
 # (polled like the scenario's http step) and /version, `docker image rm`,
 # `kind delete cluster`. The table compares them phase by phase. That
@@ -227,7 +227,7 @@ run_direct() {
   timed provision direct_provision
   direct_image=1 # from here until removed, the image is the direct run's
   timed image direct_step ./scenarios/kind-web/build-image.sh
-  timed load-image direct_step ./scenarios/kind-web/load-image.sh
+  timed load-image "$kind_cli" load docker-image --name "$cluster" "$image"
   timed deploy direct_deploy
   timed rollout direct_rollout
   timed healthy direct_healthy

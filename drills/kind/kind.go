@@ -82,7 +82,7 @@ func WithConfig(path string) Option { return func(t *Target) { t.config = path }
 // after creation (what `kind load docker-image` does). They must exist when
 // Provision starts; Provision checks that before creating anything.
 func WithLoadImages(images []string) Option {
-	return func(t *Target) { t.loadImages = append([]string(nil), images...) }
+	return func(t *Target) { t.loadImages = dedup(images) }
 }
 
 // WithWaitReady sets how long Provision waits for every node to be Ready
@@ -229,7 +229,7 @@ func (t *Target) Provision(ctx context.Context, env *drills.Env) error {
 	if err := os.MkdirAll(filepath.Dir(kcfg), 0o755); err != nil {
 		return fmt.Errorf("create kind cluster %s: %w", t.cluster, err)
 	}
-	if err := checkImages(ctx, t.loadImages); err != nil {
+	if err := checkImages(ctx, t.loadImages, hintTargetImages); err != nil {
 		return err
 	}
 
@@ -283,7 +283,7 @@ func (t *Target) Provision(ctx context.Context, env *drills.Env) error {
 
 	if len(t.loadImages) > 0 {
 		start = time.Now()
-		n, err := t.load(ctx, provider)
+		n, err := t.load(ctx, env, provider, t.loadImages)
 		if err != nil {
 			return err
 		}

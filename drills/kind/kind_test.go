@@ -64,8 +64,10 @@ func TestProvision_missingImageCreatesNothing(t *testing.T) {
 	env, _ := kubetest.NewEnv(t)
 	target := kind.New(kind.ClusterName("test-noimage", env.RunID), kind.WithLoadImages([]string{"drill-test-does-not-exist:never"}))
 	err := target.Provision(context.Background(), env)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "drill-test-does-not-exist:never")
+	var me *kind.MissingImagesError
+	require.ErrorAs(t, err, &me)
+	assert.Equal(t, []string{"drill-test-does-not-exist:never"}, me.Images)
+	assert.Contains(t, err.Error(), "use a loadImages step after the build step", "says how to get an image built in the drill there")
 	left, err := target.Leftovers(context.Background(), env)
 	require.NoError(t, err)
 	assert.Empty(t, left)

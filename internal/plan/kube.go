@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -10,6 +11,7 @@ import (
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/apply"
 	"github.com/redeploy-drill/drill/drills/kind"
+	"github.com/redeploy-drill/drill/drills/loadimages"
 	"github.com/redeploy-drill/drill/drills/wait"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/runner"
@@ -103,5 +105,22 @@ func waitStep(name string, w scenarios.WaitAction) drills.Step {
 			res = append(res, er)
 		}
 		return wait.New(res, ns).Run(ctx, env)
+	})
+}
+
+// loadImagesStep expands the images at run time (a tag may come from
+// spec.env or a target output) and loads them through the cycle's target.
+func loadImagesStep(name string, images []string) drills.Step {
+	images = slices.Clone(images)
+	return drills.StepFunc(func(ctx context.Context, env *drills.Env) error {
+		refs := make([]string, 0, len(images))
+		for i, img := range images {
+			ref, err := expand(img, env, fmt.Sprintf("step %s: loadImages[%d]", name, i))
+			if err != nil {
+				return err
+			}
+			refs = append(refs, ref)
+		}
+		return loadimages.New(refs).Run(ctx, env)
 	})
 }

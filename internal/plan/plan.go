@@ -188,6 +188,8 @@ func step(s *scenarios.Scenario, st scenarios.Step, phase string) runner.Step {
 		out.Kind, out.Action = "apply", applyStep(st.Name, *st.Apply)
 	case st.Wait != nil:
 		out.Kind, out.Action = "wait", waitStep(st.Name, *st.Wait)
+	case st.LoadImages != nil:
+		out.Kind, out.Action = "loadImages", loadImagesStep(st.Name, st.LoadImages)
 	default:
 		out.Kind = "manual"
 	}
@@ -222,6 +224,8 @@ func Describe(st scenarios.Step) string {
 			return "wait: everything applied"
 		}
 		return "wait: " + strings.Join(st.Wait.Resources, ", ")
+	case st.LoadImages != nil:
+		return "loadImages: " + strings.Join(st.LoadImages, ", ")
 	}
 	return "manual: " + st.Manual
 }

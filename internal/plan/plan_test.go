@@ -1,12 +1,15 @@
 package plan_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/drills/none"
 	"github.com/redeploy-drill/drill/internal/plan"
 	"github.com/redeploy-drill/drill/scenarios"
 )
@@ -90,4 +93,46 @@ func TestBuildFailsOnAMissingSecret(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorIs(t, err, scenarios.ErrSecretNotSet)
 	assert.Contains(t, err.Error(), "DB_PASSWORD")
+}
+
+// imageLoader is a kind-like target that records the images it is asked to load.
+type imageLoader struct {
+	none.Target
+	loaded []string
+}
+
+func (l *imageLoader) LoadImages(_ context.Context, _ *drills.Env, images []string) error {
+	l.loaded = append(l.loaded, images...)
+	return nil
+}
+
+func TestBuildLoadImagesExpandsAtRunTime(t *testing.T) {
+	s, err := scenarios.Parse("t.yaml", []byte(`apiVersion: drill/v1
+kind: Scenario
+metadata: {name: load}
+spec:
+  env: {TAG: dev}
+  target: {kind: {}}
+  steps:
+    - name: images
+      loadImages: ["hello:${TAG}", "db:${DRILL_OUTPUT_CLUSTER}"]
+`), scenarios.WithLookupEnv(optionsOf(host).LookupEnv))
+	require.NoError(t, err)
+	p, err := plan.Build(s, options())
+	require.NoError(t, err)
+	require.Len(t, p.Steps, 1)
+	st := p.Steps[0]
+	assert.Equal(t, "loadImages", st.Kind)
+	assert.Equal(t, `loadImages: hello:${TAG}, db:${DRILL_OUTPUT_CLUSTER}`, plan.Describe(s.Spec.Steps[0]))
+
+	target := &imageLoader{}
+	env := &drills.Env{Target: target, Vars: map[string]string{"TAG": "dev", "DRILL_OUTPUT_CLUSTER": "drill-load-3f9a1c"}}
+	require.NoError(t, st.Action.Run(context.Background(), env))
+	assert.Equal(t, []string{"hello:dev", "db:drill-load-3f9a1c"}, target.loaded)
+
+	// A variable gone at run time is named by its step and field.
+	delete(env.Vars, "TAG")
+	err = st.Action.Run(context.Background(), env)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "step images: loadImages[0]")
 }
