@@ -157,6 +157,16 @@ func TestFaultKillDuringComposeUp(t *testing.T) {
 	})
 	b.kill9(t)
 
+	// docker compose, in a process group of its own, outlives drill and
+	// keeps waiting; only its DRILL_RUN_ID ties it to the dead run.
+	ps, err := procs.WithEnv("DRILL_RUN_ID", run.RunID)
+	require.NoError(t, err)
+	var comms []string
+	for _, p := range ps {
+		comms = append(comms, p.Comm)
+	}
+	assert.Contains(t, comms, "docker-compose", "compose outlives the killed drill: %v", ps)
+
 	left := projectResources(t, project)
 	t.Logf("left by the killed drill: %v", left)
 	kinds := map[string]bool{}
@@ -172,7 +182,7 @@ func TestFaultKillDuringComposeUp(t *testing.T) {
 	run = f.assertCollected(t, g, "fault-compose-kill", "provision")
 	f.assertNothingLeft(t, run)
 	assert.Empty(t, projectResources(t, project), "gc removed the project without its compose file")
-	ps, err := procs.WithEnv("DRILL_RUN_ID", run.RunID)
+	ps, err = procs.WithEnv("DRILL_RUN_ID", run.RunID)
 	require.NoError(t, err)
 	assert.Empty(t, ps, "no docker compose of the run is left")
 }
