@@ -25,7 +25,7 @@ export PATH := $(BIN):$(PATH)
 GO_TEST_FLAGS ?=
 FUZZTIME      ?= 30s
 
-.PHONY: all build tools drill kind-drill test test-short lint fuzz bench clean
+.PHONY: all build tools drill kind-drill compose-drill test test-short lint fuzz bench clean
 
 all: lint build test
 
@@ -33,7 +33,7 @@ build:
 	go build -ldflags '$(LDFLAGS)' -o $(BIN)/drill ./cmd/drill
 
 ## tools: install terraform into ./bin when none is on PATH (offline: built from the Go module proxy, ~3 min),
-## and the docker compose v2 plugin when `docker compose` does not answer (built once into $(TOOLS_CACHE), ~4 min)
+## and the docker compose v2 plugin when `docker compose` does not answer (built once into $(TOOLS_CACHE), 1-4 min)
 tools:
 	@if command -v terraform >/dev/null 2>&1; then \
 	  echo "terraform: $$(command -v terraform)"; \
@@ -47,7 +47,7 @@ tools:
 	  echo "docker compose: $$(docker compose version --short 2>/dev/null)"; \
 	else \
 	  if [ ! -x "$(COMPOSE_BUILD)" ]; then \
-	    echo "docker compose not found: building $(COMPOSE_VERSION) into $(dir $(COMPOSE_BUILD)) (go build, about 4 minutes)"; \
+	    echo "docker compose not found: building $(COMPOSE_VERSION) into $(dir $(COMPOSE_BUILD)) (go build, 1-4 minutes the first time)"; \
 	    mkdir -p "$(dir $(COMPOSE_BUILD))"; \
 	    (cd tools/compose && GOWORK=off go build -trimpath \
 	      -ldflags "-s -w -X github.com/docker/compose/v5/internal.Version=$(COMPOSE_VERSION)" \
@@ -67,6 +67,11 @@ drill: tools build
 ## kind-drill: run the bundled kind scenario (needs Docker and a kind node image)
 kind-drill: build
 	$(BIN)/drill run scenarios/kind-web.yaml
+
+## compose-drill: run the bundled compose scenario (needs Docker; builds its services
+## with a local Go image, scripts/go-image.sh, so nothing is pulled)
+compose-drill: tools build
+	GO_IMAGE=$$(scripts/go-image.sh) $(BIN)/drill run scenarios/compose-web.yaml
 
 ## test: every test; tests needing a missing tool (docker, chromium) skip with a reason
 test: tools

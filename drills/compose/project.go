@@ -201,6 +201,7 @@ func fileError(err error, files, paths []string) error {
 	}
 	// The message already names the file, which Error adds again.
 	msg = strings.TrimPrefix(strings.TrimPrefix(msg, files[index]), ": ")
+	msg = strings.TrimPrefix(msg, "validating "+files[index]+": ")
 	return &FileError{Index: index, File: files[index], Err: errors.New(msg)}
 }
 
