@@ -207,27 +207,34 @@ func (t *Target) checkTools(ctx context.Context, env *drills.Env) error {
 		t.toolErr = err
 		return err
 	}
-	out, err := output(ctx, env, "", "compose", "version", "--format", "json")
-	if err != nil {
+	// Its output is for humans and not read: the exit code says it all.
+	if _, err := output(ctx, env, "", "compose", "version"); err != nil {
 		if ctx.Err() != nil {
 			return err
 		}
-		t.toolErr = &drills.ToolMissingError{Tool: "docker compose", Err: err, Hint: installPlugin}
+		t.toolErr = &drills.ToolMissingError{Tool: "docker compose", Err: firstLine(err), Hint: installPlugin}
 		return t.toolErr
 	}
-	var v struct {
-		Version string `json:"version"`
-	}
-	_ = json.Unmarshal(out, &v)
 	if _, err := output(ctx, env, "", "info", "--format", "{{json .ServerVersion}}"); err != nil {
 		if ctx.Err() != nil {
 			return err
 		}
-		t.toolErr = &drills.ToolMissingError{Tool: dockerTool, Err: err, Hint: "start the Docker daemon and check that this user may use it (docker info)"}
+		t.toolErr = &drills.ToolMissingError{Tool: dockerTool, Err: firstLine(err), Hint: "start the Docker daemon and check that this user may use it (docker info)"}
 		return t.toolErr
 	}
-	t.logger.Debug("docker compose found", zap.String("version", v.Version), zap.String("project", t.project))
 	return nil
+}
+
+// firstLine shortens a failed command's error to the first line docker
+// wrote, for a message that names a missing tool: the rest is usage text.
+func firstLine(err error) error {
+	var ce *CommandError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	short := *ce
+	short.Stderr, _, _ = strings.Cut(strings.TrimSpace(ce.Stderr), "\n")
+	return &short
 }
 
 // resolve checks the tools and reads the project's configuration as docker
@@ -443,7 +450,7 @@ func (t *Target) Destroy(ctx context.Context, env *drills.Env) error {
 	}
 	start := time.Now()
 	var downErr error
-	if _, err := output(ctx, env, "", "compose", "version", "--format", "json"); err == nil {
+	if _, err := output(ctx, env, "", "compose", "version"); err == nil {
 		args := t.composeArgs(t.hasFiles(env), "down", "--volumes", "--remove-orphans")
 		if downErr = docker(ctx, env, command{args: args, dir: t.dir(env)}); downErr != nil {
 			fmt.Fprintf(env.Output(), "[drill] %v; removing the project's containers, networks, volumes and images by its label\n", downErr)

@@ -25,7 +25,7 @@ const (
 	// installPlugin says how to get the Compose v2 CLI plugin. Debian's
 	// docker-compose package is Compose v1, which is neither `docker
 	// compose` nor able to read current compose files.
-	installPlugin = "`make tools` in drill's repository builds the Compose v2 plugin and installs it as ~/.docker/cli-plugins/docker-compose (or install Docker's docker-compose-plugin package); Debian's docker-compose package is the old v1 and does not provide it"
+	installPlugin = "install the Compose v2 plugin: `make tools` in drill's repository builds it and links it as ~/.docker/cli-plugins/docker-compose, or install Docker's docker-compose-plugin package; Debian's docker-compose package is Compose v1, which has no `docker compose`"
 	// interruptGrace is how long docker compose gets to stop what it is
 	// doing after SIGINT (its Ctrl-C) before the group gets SIGTERM.
 	interruptGrace = 10 * time.Second
