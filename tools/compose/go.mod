@@ -1,9 +1,11 @@
-// Module drill-tools/compose pins the Docker Compose v2 CLI plugin that
-// drill's compose target runs (`docker compose`). Debian's docker-compose
-// package is the old v1, and `go install github.com/docker/compose/v5/cmd@v5.6.0`
-// is refused because that module has exclude directives: building the
-// plugin's main package from this module instead applies the excludes copied
-// below. `make tools` builds it (see the Makefile).
+// This module pins the Docker Compose v2 CLI plugin that drill's compose
+// target runs (`docker compose`). Debian's docker-compose package is the old
+// v1, and `go install github.com/docker/compose/v5/cmd@v5.6.0` is refused
+// because that module has exclude directives (and no replace directives):
+// building the plugin's own main package from inside this module applies the
+// excludes copied below. There is no main.go of ours: a main package cannot
+// be imported, and the plugin's version string lives in compose's internal
+// package, which `make tools` sets with -ldflags -X. `make tools` builds it.
 module github.com/redeploy-drill/drill/tools/compose
 
 go 1.26.8
