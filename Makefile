@@ -9,6 +9,15 @@ BIN        := $(CURDIR)/bin
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS    := -X github.com/redeploy-drill/drill/internal/cli.Version=$(VERSION)
 TERRAFORM_VERSION := v1.5.7
+# The Compose v2 CLI plugin the compose target runs, pinned (with the
+# excludes that keep `go install` from building it) in tools/compose/go.mod.
+COMPOSE_VERSION := $(shell awk '$$1 == "github.com/docker/compose/v5" { print $$2 }' tools/compose/go.mod)
+# Built once per version into a cache outside the checkout, so a warm
+# machine (or a fresh clone on it) rebuilds nothing.
+TOOLS_CACHE   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/drill-tools
+COMPOSE_BUILD := $(TOOLS_CACHE)/compose-$(COMPOSE_VERSION)/docker-compose
+# Where the docker CLI looks for its plugins first.
+COMPOSE_PLUGIN := $(or $(DOCKER_CONFIG),$(HOME)/.docker)/cli-plugins/docker-compose
 # ./bin comes first so the terraform that `make tools` installs is found by
 # drill and by the tests.
 export PATH := $(BIN):$(PATH)
@@ -16,20 +25,39 @@ export PATH := $(BIN):$(PATH)
 GO_TEST_FLAGS ?=
 FUZZTIME      ?= 30s
 
-.PHONY: all build tools drill kind-drill test test-short lint fuzz bench clean
+.PHONY: all build tools drill kind-drill compose-drill test test-short lint fuzz bench clean
 
 all: lint build test
 
 build:
 	go build -ldflags '$(LDFLAGS)' -o $(BIN)/drill ./cmd/drill
 
-## tools: install terraform into ./bin when none is on PATH (offline: built from the Go module proxy, ~3 min)
+## tools: install terraform into ./bin when none is on PATH (offline: built from the Go module proxy, ~3 min),
+## and the docker compose v2 plugin when `docker compose` does not answer (built once into $(TOOLS_CACHE), 1-4 min)
 tools:
 	@if command -v terraform >/dev/null 2>&1; then \
 	  echo "terraform: $$(command -v terraform)"; \
 	else \
 	  echo "terraform not found: installing $(TERRAFORM_VERSION) into $(BIN) (go install, about 3 minutes)"; \
 	  GOBIN=$(BIN) go install github.com/hashicorp/terraform@$(TERRAFORM_VERSION); \
+	fi
+	@if ! command -v docker >/dev/null 2>&1; then \
+	  echo "docker compose: skipped (no docker CLI; the compose target needs Docker)"; \
+	elif docker compose version >/dev/null 2>&1; then \
+	  echo "docker compose: $$(docker compose version --short 2>/dev/null)"; \
+	else \
+	  if [ ! -x "$(COMPOSE_BUILD)" ]; then \
+	    echo "docker compose not found: building $(COMPOSE_VERSION) into $(dir $(COMPOSE_BUILD)) (go build, 1-4 minutes the first time)"; \
+	    mkdir -p "$(dir $(COMPOSE_BUILD))"; \
+	    (cd tools/compose && GOWORK=off go build -trimpath \
+	      -ldflags "-s -w -X github.com/docker/compose/v5/internal.Version=$(COMPOSE_VERSION)" \
+	      -o "$(COMPOSE_BUILD).tmp" github.com/docker/compose/v5/cmd); \
+	    mv "$(COMPOSE_BUILD).tmp" "$(COMPOSE_BUILD)"; \
+	  fi; \
+	  mkdir -p "$(dir $(COMPOSE_PLUGIN))"; \
+	  ln -sfn "$(COMPOSE_BUILD)" "$(COMPOSE_PLUGIN)"; \
+	  echo "docker compose: installed $(COMPOSE_PLUGIN) -> $(COMPOSE_BUILD)"; \
+	  docker compose version; \
 	fi
 
 ## drill: run the bundled default scenario (scenarios/local-web.yaml)
@@ -39,6 +67,11 @@ drill: tools build
 ## kind-drill: run the bundled kind scenario (needs Docker and a kind node image)
 kind-drill: build
 	$(BIN)/drill run scenarios/kind-web.yaml
+
+## compose-drill: run the bundled compose scenario (needs Docker; builds its services
+## with a local Go image, scripts/go-image.sh, so nothing is pulled)
+compose-drill: tools build
+	GO_IMAGE=$$(scripts/go-image.sh) $(BIN)/drill run scenarios/compose-web.yaml
 
 ## test: every test; tests needing a missing tool (docker, chromium) skip with a reason
 test: tools

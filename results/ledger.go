@@ -26,6 +26,10 @@ const (
 	LedgerTerraform = "terraform"
 	// LedgerKindCluster is a kind cluster (Cluster, Kubeconfig).
 	LedgerKindCluster = "kind-cluster"
+	// LedgerComposeProject is a Compose project (Project, Images,
+	// DockerHost, DockerContext): its containers, networks, volumes and
+	// built images, found by the com.docker.compose.project label.
+	LedgerComposeProject = "compose-project"
 	// LedgerProcesses stands for every process whose environment carries
 	// DRILL_RUN_ID=<RunID>: steps and whatever they started, detached or not.
 	LedgerProcesses = "processes"
@@ -48,6 +52,14 @@ type LedgerEntry struct {
 	// Cluster and Kubeconfig name a kind cluster.
 	Cluster    string `json:"cluster,omitempty"`
 	Kubeconfig string `json:"kubeconfig,omitempty"`
+	// Project names a Compose project; Images are the images its services
+	// build (their names; label-less classic builds are found by name);
+	// DockerHost and DockerContext are the engine it runs on, when the run
+	// set DOCKER_HOST or DOCKER_CONTEXT.
+	Project       string   `json:"project,omitempty"`
+	Images        []string `json:"images,omitempty"`
+	DockerHost    string   `json:"dockerHost,omitempty"`
+	DockerContext string   `json:"dockerContext,omitempty"`
 	// RunID marks processes (LedgerProcesses).
 	RunID string `json:"runId,omitempty"`
 	// Pid and Host name the drill process that created the entry, so that
@@ -105,6 +117,8 @@ func (e LedgerEntry) Describe() string {
 		return "processes with DRILL_RUN_ID=" + e.RunID
 	case LedgerKindCluster:
 		return "kind cluster " + e.Cluster
+	case LedgerComposeProject:
+		return "compose project " + e.Project
 	case LedgerTerraform:
 		if e.Terraform != nil {
 			return "terraform state in " + e.Terraform.WorkingDir

@@ -526,6 +526,9 @@ func keepMessage(p *Plan, env *drills.Env, target drills.Target, resultsDir stri
 	if kc := env.Vars["KUBECONFIG"]; kc != "" {
 		fmt.Fprintf(&b, "  export KUBECONFIG=%s\n", kc)
 	}
+	if p := env.Vars[scenarios.OutputPrefix+"COMPOSE_PROJECT"]; p != "" {
+		fmt.Fprintf(&b, "  docker compose -p %s ps\n", p)
+	}
 	fmt.Fprintf(&b, "clean up with `drill gc --results %s` (it runs the destroy and removes the workdir), or by hand with the scenario's teardown steps", resultsDir)
 	return b.String()
 }

@@ -838,6 +838,7 @@ func TestRunKeepOnFailure(t *testing.T) {
 			return errors.New("exit status 2")
 		})}
 		h.plan.Teardown = []runner.Step{step("stop", teardown, time.Minute, mustNotRun(t))}
+		h.target.outputs = map[string]string{"COMPOSE_PROJECT": "drill-demo-abc-c1"}
 
 		doc := h.run(t.Context())
 
@@ -857,6 +858,7 @@ func TestRunKeepOnFailure(t *testing.T) {
 		require.Len(t, notices, 1)
 		assert.Contains(t, notices[0], c.Workdir)
 		assert.Contains(t, notices[0], "drill gc")
+		assert.Contains(t, notices[0], "docker compose -p drill-demo-abc-c1 ps", "how to look at a kept compose project")
 		assert.Equal(t, results.StatusFailed, doc.Status)
 		assert.False(t, checkOK(t, doc)[runner.CheckCleanTeardown])
 	})

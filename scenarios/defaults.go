@@ -21,6 +21,8 @@ const (
 	DefaultHTTPStatus   = 200
 	DefaultWaitFor      = "ready"
 	DefaultTerraformDir = "."
+	// DefaultComposeFile is compose's own canonical file name.
+	DefaultComposeFile = "compose.yaml"
 )
 
 // ApplyDefaults fills in every field left out (docs/contract.md section 2), so
@@ -63,6 +65,18 @@ func (s *Scenario) ApplyDefaults() {
 	}
 	if k := sp.Target.Kind; k != nil && k.WaitReady == 0 {
 		k.WaitReady = Duration(DefaultWaitReady)
+	}
+	if c := sp.Target.Compose; c != nil {
+		if len(c.Files) == 0 {
+			c.Files = []string{DefaultComposeFile}
+		}
+		if c.Build == nil {
+			yes := true
+			c.Build = &yes
+		}
+		if c.Wait == 0 {
+			c.Wait = Duration(DefaultComposeWait)
+		}
 	}
 	for i := range sp.Steps {
 		s.stepDefaults(&sp.Steps[i], PhaseDeploy)

@@ -55,6 +55,15 @@ func TestApplyDefaults(t *testing.T) {
 	kind := &Scenario{Spec: Spec{Target: Target{Kind: &KindTarget{}}}}
 	kind.ApplyDefaults()
 	assert.Equal(t, dur(3*time.Minute), kind.Spec.Target.Kind.WaitReady)
+
+	compose := &Scenario{Spec: Spec{Target: Target{Compose: &ComposeTarget{}}}}
+	compose.ApplyDefaults()
+	yes := true
+	assert.Equal(t, &ComposeTarget{Files: []string{"compose.yaml"}, Build: &yes, Wait: dur(2 * time.Minute)}, compose.Spec.Target.Compose)
+	no := false
+	kept := &Scenario{Spec: Spec{Target: Target{Compose: &ComposeTarget{Files: []string{"a.yaml"}, Build: &no, Wait: dur(time.Second)}}}}
+	kept.ApplyDefaults()
+	assert.Equal(t, &ComposeTarget{Files: []string{"a.yaml"}, Build: &no, Wait: dur(time.Second)}, kept.Spec.Target.Compose)
 }
 
 func TestApplyDefaultsIsIdempotent(t *testing.T) {

@@ -122,6 +122,20 @@ func TestLoadValidFull(t *testing.T) {
 	assert.NoError(t, s.Validate(), "a loaded scenario must pass Validate")
 }
 
+func TestLoadValidCompose(t *testing.T) {
+	s, err := Load("testdata/valid-compose.yaml")
+	require.NoError(t, err)
+	yes := true
+	assert.Equal(t, &ComposeTarget{
+		Files: []string{"deploy/compose.yaml", "deploy/compose.${STACK}.yaml"},
+		Build: &yes,
+		Wait:  dur(90 * time.Second),
+	}, s.Spec.Target.Compose)
+	line, col := s.Pos("spec.target.compose.files[1]")
+	assert.Equal(t, []int{12, 36}, []int{line, col})
+	assert.NoError(t, s.Validate())
+}
+
 func TestLoadValidKind(t *testing.T) {
 	s, err := Load("testdata/valid-kind.yaml")
 	require.NoError(t, err)
@@ -240,12 +254,20 @@ func TestLoadInvalid(t *testing.T) {
 			{7, 23, "spec.defaults.retries", "must not be negative, got -1"},
 			{11, 16, "spec.steps[0].retries", "must not be negative, got -2"},
 		}},
-		{"invalid-two-targets.yaml", []want{{7, 5, "spec.target", "set exactly one of terraform, kind or none, not kind and none"}}},
-		{"invalid-no-target.yaml", []want{{5, 1, "spec.target", "required field is missing: set one of terraform, kind or none"}}},
-		{"invalid-empty-target.yaml", []want{{6, 11, "spec.target", "set exactly one of terraform, kind or none"}}},
+		{"invalid-two-targets.yaml", []want{{7, 5, "spec.target", "set exactly one of terraform, kind, cluster, compose or none, not kind and none"}}},
+		{"invalid-no-target.yaml", []want{{5, 1, "spec.target", "required field is missing: set one of terraform, kind, cluster, compose or none"}}},
+		{"invalid-empty-target.yaml", []want{{6, 11, "spec.target", "set exactly one of terraform, kind, cluster, compose or none"}}},
 		{"invalid-secret-source.yaml", []want{
 			{8, 7, "spec.secrets[0]", "set one of fromEnv or fromFile"},
 			{9, 32, "spec.secrets[1].fromFile", "set only one of fromEnv or fromFile"},
+		}},
+		{"invalid-compose.yaml", []want{
+			{8, 15, "spec.target.compose.files[0]", "must not be empty"},
+			{8, 19, "spec.target.compose.files[1]", `"../compose.yaml" escapes the workdir with ..`},
+			{8, 36, "spec.target.compose.files[2]", "${DRILL_OUTPUT_X} is not defined here"},
+			{9, 16, "spec.target.compose.project", `invalid project name "My_Project"`},
+			{10, 14, "spec.target.compose.build", "expected true or false"},
+			{11, 13, "spec.target.compose.wait", `invalid duration "soon"`},
 		}},
 		{"invalid-http.yaml", []want{
 			{11, 17, "spec.steps[0].http.status", "HTTP status 700 is out of range: want 100 to 599"},
@@ -283,7 +305,7 @@ func TestLoadInvalid(t *testing.T) {
 			{8, 11, "spec.budget", `invalid duration "soon"`},
 			{9, 8, "spec.env", "expected a mapping, got a list"},
 			{11, 7, "spec.secrets[0]", "set one of fromEnv or fromFile"},
-			{13, 5, "spec.target", "set exactly one of terraform, kind or none, not terraform and none"},
+			{13, 5, "spec.target", "set exactly one of terraform, kind, cluster, compose or none, not terraform and none"},
 			{18, 7, "spec.steps[0].http", "exactly one action"},
 			{19, 7, "spec.steps[1]", "a step needs one action"},
 			{20, 14, "spec.steps[1].phase", `unsupported phase "test"`},

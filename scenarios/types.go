@@ -22,6 +22,9 @@ const (
 	DefaultWithin     = 30 * time.Second
 	DefaultInterval   = time.Second
 	DefaultWaitReady  = 3 * time.Minute
+	// DefaultComposeWait bounds how long a compose target's provision
+	// waits for every service to be running (and healthy).
+	DefaultComposeWait = 2 * time.Minute
 )
 
 // Scenario is one scripted redeploy.
@@ -77,10 +80,11 @@ type StepDefaults struct {
 	RetryDelay Duration `yaml:"retryDelay"`
 }
 
-// Target is exactly one of Terraform, Kind or None.
+// Target is exactly one of Terraform, Kind, Compose or None.
 type Target struct {
 	Terraform *TerraformTarget `yaml:"terraform"`
 	Kind      *KindTarget      `yaml:"kind"`
+	Compose   *ComposeTarget   `yaml:"compose"`
 	None      *NoneTarget      `yaml:"none"`
 }
 
@@ -99,6 +103,23 @@ type KindTarget struct {
 	Config     string   `yaml:"config"`
 	LoadImages []string `yaml:"loadImages"`
 	WaitReady  Duration `yaml:"waitReady"`
+}
+
+// ComposeTarget brings up a Compose project (docker compose up) from the
+// cycle's copy of the source.
+type ComposeTarget struct {
+	// Files are the compose files, relative to the workdir (default
+	// [compose.yaml]); the first one's folder is the project folder.
+	Files []string `yaml:"files"`
+	// Project is the project name (default drill-<scenario>-<short run
+	// id>-c<N>, resolved per cycle by the planner).
+	Project string `yaml:"project"`
+	// Build defaults to true: up --build rebuilds every service's image
+	// from the cycle's copy of the source.
+	Build *bool `yaml:"build"`
+	// Wait bounds how long up waits until every service is running, and
+	// healthy when it has a healthcheck.
+	Wait Duration `yaml:"wait"`
 }
 
 // NoneTarget provisions nothing: the steps bring up the whole stack.

@@ -303,16 +303,19 @@ func (v *validator) target(t *Target) {
 	if t.Kind != nil {
 		kinds = append(kinds, "kind")
 	}
+	if t.Compose != nil {
+		kinds = append(kinds, "compose")
+	}
 	if t.None != nil {
 		kinds = append(kinds, "none")
 	}
 	switch {
 	case len(kinds) == 0 && v.has(tp):
-		v.at(tp, "set exactly one of terraform, kind or none")
+		v.at(tp, "set exactly one of terraform, kind, cluster, compose or none")
 	case len(kinds) == 0:
-		v.missing("spec", "target", "required field is missing: set one of terraform, kind or none")
+		v.missing("spec", "target", "required field is missing: set one of terraform, kind, cluster, compose or none")
 	case len(kinds) > 1:
-		v.at(tp, "set exactly one of terraform, kind or none, not %s", strings.Join(kinds, " and "))
+		v.at(tp, "set exactly one of terraform, kind, cluster, compose or none, not %s", strings.Join(kinds, " and "))
 	}
 	if tf := t.Terraform; tf != nil && v.ok(tp+".terraform") {
 		p := tp + ".terraform"
@@ -348,6 +351,35 @@ func (v *validator) target(t *Target) {
 			}
 		}
 	}
+	if c := t.Compose; c != nil && v.ok(tp+".compose") {
+		v.compose(tp+".compose", c)
+	}
+}
+
+// composeProject is what docker compose accepts as a project name.
+var composeProject = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+func (v *validator) compose(p string, c *ComposeTarget) {
+	if fp := p + ".files"; v.ok(fp) {
+		if len(c.Files) == 0 && v.has(fp) {
+			v.at(fp, "at least one compose file is required (leave files out for %s)", DefaultComposeFile)
+		}
+		for i, f := range c.Files {
+			ip := itemPath(fp, i)
+			switch {
+			case strings.TrimSpace(f) == "":
+				v.at(ip, "must not be empty")
+			case v.expandable(ip, f, targetScope):
+				v.relPath(ip, f)
+			}
+		}
+	}
+	pp := p + ".project"
+	if c.Project != "" && v.expandable(pp, c.Project, targetScope) && !strings.Contains(c.Project, "${") &&
+		(len(c.Project) > 63 || !composeProject.MatchString(c.Project)) {
+		v.at(pp, "invalid project name %q: use lowercase letters, digits, - and _, starting with a letter or digit, at most 63 characters", short(c.Project))
+	}
+	v.duration(p+".wait", c.Wait)
 }
 
 func (v *validator) step(p string, st *Step, teardown bool, names map[string]string) {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,4 +171,32 @@ func TestPrintErrorEscapesControlCharacters(t *testing.T) {
 	assert.Equal(t, ExitUsage, r.code)
 	assert.NotContains(t, r.stderr, "\x1b")
 	assert.Contains(t, r.stderr, `evil\x1b[2J.yaml:1:1: metadata: required field is missing`)
+}
+
+// A compose target's files are checked by validate and before a run: each
+// must exist in the source and load, or the problem points at the file in
+// the scenario (exit 2, nothing run).
+func TestValidateComposeFiles(t *testing.T) {
+	dir := realDir(t)
+	target := "apiVersion: drill/v1\nkind: Scenario\nmetadata: {name: %s}\nspec:\n  target:\n    compose:\n      files: [%s]\n  steps:\n    - {name: a, run: \"true\"}\n"
+	write(t, dir, map[string]string{
+		"good/s.yaml":              fmt.Sprintf(target, "good", "deploy/compose.yaml"),
+		"good/deploy/compose.yaml": "services:\n  web: {image: \"web:${TAG:-dev}\", ports: [\"8080\"]}\n",
+		"missing/s.yaml":           fmt.Sprintf(target, "missing", "compose.yaml, prod.yaml"),
+		"missing/compose.yaml":     "services:\n  web: {image: web}\n",
+		"broken/s.yaml":            fmt.Sprintf(target, "broken", "compose.yaml"),
+		"broken/compose.yaml":      "services:\n  web:\n    image: web\n    prots: [\"8080\"]\n",
+	})
+	r := drill(t, "validate", dir)
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Equal(t, "ok  "+filepath.Join(dir, "good/s.yaml")+" (good)\n", r.stdout)
+	assert.Contains(t, r.stderr, "drill: 2 invalid scenarios:\n")
+	assert.Contains(t, r.stderr, filepath.Join(dir, "missing/s.yaml")+":7:29: spec.target.compose.files[1]: compose: prod.yaml: no such file in the source folder "+filepath.Join(dir, "missing")+"\n")
+	assert.Contains(t, r.stderr, filepath.Join(dir, "broken/s.yaml")+":7:15: spec.target.compose.files[0]: compose: compose.yaml: ")
+	assert.Contains(t, r.stderr, "prots")
+
+	r = drill(t, "plan", filepath.Join(dir, "good/s.yaml"))
+	assert.Equal(t, ExitOK, r.code)
+	assert.Contains(t, r.stdout, "  compose services (deploy/compose.yaml):\n    web  image web:dev  ports 8080/tcp → DRILL_OUTPUT_WEB_PORT_8080\n")
+	assert.Contains(t, r.stdout, "docker compose -p drill-<scenario>-<run>-c<N> -f deploy/compose.yaml up -d --wait --wait-timeout 2m0s --build")
 }

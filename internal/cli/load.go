@@ -1,16 +1,19 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 
+	"github.com/redeploy-drill/drill/internal/plan"
 	"github.com/redeploy-drill/drill/scenarios"
 )
 
 // loadAll discovers and loads every scenario under paths, and checks each
 // against what only the CLI knows: the results folder (--results) may not be
-// inside a source, and names must be unique. Every problem of every file is
+// inside a source, names must be unique, and a compose target's files must
+// exist in the source and load (plan.CheckCompose). Every problem of every file is
 // reported, not just the first file's: the error joins one
 // *scenarios.LoadError per invalid file (printError prints them all), and
 // is exit 2. The valid scenarios are returned even then, for `drill
@@ -40,6 +43,11 @@ func loadAll(a *app, paths []string) ([]*scenarios.Scenario, error) {
 		s, err := scenarios.Load(f)
 		if err == nil {
 			err = s.CheckResultsFolder(a.results)
+		}
+		if err == nil {
+			// Reading local compose files, like reading the scenario, is
+			// not something to interrupt.
+			err = plan.CheckCompose(context.Background(), s, nil, nil)
 		}
 		if err != nil {
 			errs = append(errs, err)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sort"
@@ -54,6 +55,9 @@ func printPlan(w io.Writer, s *scenarios.Scenario, cycles int) {
 	fmt.Fprintf(w, "  owner %s · %d cycles · budget %s · freshness %s\n", orDash(s.Metadata.Owner), cycles, budget, sp.Freshness.D())
 	fmt.Fprintf(w, "  source %s (copied fresh into a new workdir each cycle)\n", sp.Source)
 	fmt.Fprintf(w, "  environment: PATH HOME TMPDIR LANG DRILL_*%s%s%s\n", list(" passEnv ", sp.PassEnv), list(" env ", keys(sp.Env)), list(" secrets ", secretNames(sp.Secrets)))
+	if sp.Target.Compose != nil {
+		printComposeServices(w, s)
+	}
 	fmt.Fprintf(w, "each cycle:\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  #\tSTEP\tPHASE\tTIMEOUT\tRETRIES\tACTION\n")
@@ -94,6 +98,17 @@ func describeTarget(t scenarios.Target) string {
 	switch {
 	case t.Terraform != nil:
 		return fmt.Sprintf("terraform init + apply in %s (vars: %s)", t.Terraform.Dir, strings.Join(keys(t.Terraform.Vars), ", "))
+	case t.Compose != nil:
+		c := t.Compose
+		project := c.Project
+		if project == "" {
+			project = "drill-<scenario>-<run>-c<N>"
+		}
+		build := ""
+		if c.Build == nil || *c.Build {
+			build = " --build"
+		}
+		return fmt.Sprintf("docker compose -p %s -f %s up -d --wait --wait-timeout %s%s", project, strings.Join(c.Files, " -f "), c.Wait.D(), build)
 	case t.Kind != nil:
 		img := t.Kind.NodeImage
 		if img == "" {
@@ -102,6 +117,35 @@ func describeTarget(t scenarios.Target) string {
 		return fmt.Sprintf("kind cluster drill-<scenario>-<run>, node image %s, wait ready %s, load %v", img, t.Kind.WaitReady.D(), t.Kind.LoadImages)
 	}
 	return "none"
+}
+
+// printComposeServices lists the services of a compose target as its first
+// cycle will see them: image or build, and each published port with the
+// output that will hold its host port.
+func printComposeServices(w io.Writer, s *scenarios.Scenario) {
+	services, err := plan.ComposeServices(context.Background(), s, nil, nil)
+	if err != nil {
+		fmt.Fprintf(w, "  compose: %v\n", err)
+		return
+	}
+	fmt.Fprintf(w, "  compose services (%s):\n", strings.Join(s.Spec.Target.Compose.Files, ", "))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, svc := range services {
+		what := "image " + svc.Image
+		if svc.Build != "" {
+			what = fmt.Sprintf("build %s (%s) as %s", svc.Build, svc.Dockerfile, svc.Image)
+		}
+		ports := "-"
+		if len(svc.Ports) > 0 {
+			var ps []string
+			for _, p := range svc.Ports {
+				ps = append(ps, p.Spec+" → "+p.Output)
+			}
+			ports = strings.Join(ps, ", ")
+		}
+		fmt.Fprintf(tw, "    %s\t%s\tports %s\n", svc.Name, what, ports)
+	}
+	tw.Flush()
 }
 
 func idemNote(t scenarios.Target) string {
@@ -113,6 +157,9 @@ func idemNote(t scenarios.Target) string {
 	}
 	if t.Kind != nil {
 		return "dry-run re-apply of every apply step must change nothing"
+	}
+	if t.Compose != nil {
+		return "not supported by target compose"
 	}
 	return "not supported by target none"
 }

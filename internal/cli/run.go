@@ -98,7 +98,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 	errs := make([]error, len(list))
 	sem := make(chan struct{}, f.parallel)
 	var wg sync.WaitGroup
-	tools := toolVersions(ctx, needs(list, isTerraform), needs(list, isKind))
+	tools := toolVersions(ctx, needs(list, isTerraform), needs(list, usesDocker))
 	for i := range list {
 		wg.Add(1)
 		go func(i int) {
@@ -230,7 +230,7 @@ func needs(list []*scenarios.Scenario, target func(scenarios.Target) bool) bool 
 }
 
 func isTerraform(t scenarios.Target) bool { return t.Terraform != nil }
-func isKind(t scenarios.Target) bool      { return t.Kind != nil }
+func usesDocker(t scenarios.Target) bool  { return t.Kind != nil || t.Compose != nil }
 
 // exitCode folds the runs into one code, the most serious first: an
 // interrupt, then the environment, a teardown that may have left something,

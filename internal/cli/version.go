@@ -19,7 +19,7 @@ func newVersionCommand(a *app) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print the version of drill and of the tools it found (terraform, docker, kind library)",
+		Short: "Print the version of drill and of the tools it found (terraform, docker, docker compose, kind library)",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			tools := toolVersions(cmd.Context(), true, true)
@@ -28,7 +28,7 @@ func newVersionCommand(a *app) *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(tools)
 			}
-			for _, k := range []string{"drill", "terraform", "docker", "kind"} {
+			for _, k := range []string{"drill", "terraform", "docker", "compose", "kind"} {
 				v := tools[k]
 				if v == "" {
 					v = "not found"
@@ -55,6 +55,14 @@ func toolVersions(ctx context.Context, withTerraform, withDocker bool) map[strin
 	if withDocker {
 		if out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").Output(); err == nil {
 			tools["docker"] = strings.TrimSpace(string(out))
+		}
+		if out, err := exec.CommandContext(ctx, "docker", "compose", "version", "--format", "json").Output(); err == nil {
+			var v struct {
+				Version string `json:"version"`
+			}
+			if json.Unmarshal(out, &v) == nil {
+				tools["compose"] = v.Version
+			}
 		}
 	}
 	for k, v := range tools {

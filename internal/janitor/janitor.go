@@ -1,8 +1,9 @@
 // Package janitor is drill gc: it removes what dead drill runs left behind.
 // It reads each run's ledger (results.Ledger), finds the entries created and
 // never released, and removes them: processes carrying the run's
-// DRILL_RUN_ID, kind clusters, Terraform targets (terraform destroy with
-// the saved state, run exactly as the run ran it) and cycle workdirs. An
+// DRILL_RUN_ID, kind clusters, Compose projects (by their label, without
+// the compose file), Terraform targets (terraform destroy with the saved
+// state, run exactly as the run ran it) and cycle workdirs. An
 // entry is reported removed only once it is gone and verified gone; what
 // could not be removed stays in the ledger for the next gc. Runs still
 // marked running whose drill process is gone are then marked canceled with
@@ -324,7 +325,7 @@ func order(kind string) int {
 	switch kind {
 	case results.LedgerProcesses:
 		return 0
-	case results.LedgerKindCluster, results.LedgerTerraform:
+	case results.LedgerKindCluster, results.LedgerTerraform, results.LedgerComposeProject:
 		return 1
 	}
 	return 2
@@ -351,6 +352,20 @@ func (j *Janitor) remove(ctx context.Context, r deadRun, e results.LedgerEntry, 
 		env := j.baseEnv(r)
 		env.Cycle = e.Cycle // names the cycle's kubeconfig in the run folder
 		t := kind.New(e.Cluster)
+		return j.untilGone(ctx, func() error {
+			if err := t.Destroy(ctx, env); err != nil {
+				return err
+			}
+			return leftovers(ctx, t, env)
+		})
+	case results.LedgerComposeProject:
+		// Without the compose file: by the project's label and the image
+		// names the ledger recorded, with the plain docker CLI, until the
+		// leftover check finds nothing (a `docker compose up` killed with
+		// drill may have had a container create in flight).
+		env := j.baseEnv(r)
+		env.Cycle = e.Cycle
+		t := plan.ComposeFromLedger(e, env, j.Logger)
 		return j.untilGone(ctx, func() error {
 			if err := t.Destroy(ctx, env); err != nil {
 				return err

@@ -135,6 +135,8 @@ func target(s *scenarios.Scenario, log *zap.Logger, relay string, envRecipe resu
 		}, nil
 	case t.Kind != nil:
 		return kindTarget(s, t.Kind, timeout, log), nil
+	case t.Compose != nil:
+		return composeTarget(s, t.Compose, timeout, log), nil
 	default:
 		return runner.TargetPlan{Kind: "none", Timeout: timeout,
 			New: func(*drills.Env) (drills.Target, error) { return none.Target{}, nil }}, nil

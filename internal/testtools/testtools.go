@@ -108,3 +108,17 @@ func KindLock(t testing.TB) {
 		_ = f.Close()
 	})
 }
+
+// NeedCompose skips (or, in CI, fails) the test unless the Docker engine
+// answers and the docker compose v2 CLI plugin is installed (`make tools`
+// builds it).
+func NeedCompose(t testing.TB) {
+	t.Helper()
+	Need(t, "docker", "apt-get install docker.io")
+	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
+		Missing(t, "the Docker engine does not answer `docker info`: "+strings.TrimSpace(string(out)))
+	}
+	if out, err := exec.Command("docker", "compose", "version").CombinedOutput(); err != nil {
+		Missing(t, "the docker compose v2 plugin is not installed (`make tools` installs it): "+strings.TrimSpace(string(out)))
+	}
+}
