@@ -26,6 +26,10 @@ const (
 	LedgerTerraform = "terraform"
 	// LedgerKindCluster is a kind cluster (Cluster, Kubeconfig).
 	LedgerKindCluster = "kind-cluster"
+	// LedgerNamespace is a namespace the cluster target creates in an
+	// existing cluster (Namespace, Kubeconfig, Context). gc deletes it only
+	// when it still carries the run's label.
+	LedgerNamespace = "namespace"
 	// LedgerProcesses stands for every process whose environment carries
 	// DRILL_RUN_ID=<RunID>: steps and whatever they started, detached or not.
 	LedgerProcesses = "processes"
@@ -48,6 +52,11 @@ type LedgerEntry struct {
 	// Cluster and Kubeconfig name a kind cluster.
 	Cluster    string `json:"cluster,omitempty"`
 	Kubeconfig string `json:"kubeconfig,omitempty"`
+	// Namespace and Context name a namespace of an existing cluster
+	// (LedgerNamespace), with Kubeconfig: the user's kubeconfig file(s)
+	// the run read, colon-separated, never a copy holding credentials.
+	Namespace string `json:"namespace,omitempty"`
+	Context   string `json:"context,omitempty"`
 	// RunID marks processes (LedgerProcesses).
 	RunID string `json:"runId,omitempty"`
 	// Pid and Host name the drill process that created the entry, so that
@@ -105,6 +114,11 @@ func (e LedgerEntry) Describe() string {
 		return "processes with DRILL_RUN_ID=" + e.RunID
 	case LedgerKindCluster:
 		return "kind cluster " + e.Cluster
+	case LedgerNamespace:
+		if e.Context != "" {
+			return "namespace " + e.Namespace + " (context " + e.Context + ")"
+		}
+		return "namespace " + e.Namespace
 	case LedgerTerraform:
 		if e.Terraform != nil {
 			return "terraform state in " + e.Terraform.WorkingDir
