@@ -64,6 +64,9 @@ func (s *Scenario) ApplyDefaults() {
 	if k := sp.Target.Kind; k != nil && k.WaitReady == 0 {
 		k.WaitReady = Duration(DefaultWaitReady)
 	}
+	if c := sp.Target.Cluster; c != nil && c.DeleteTimeout == 0 {
+		c.DeleteTimeout = Duration(DefaultDeleteTimeout)
+	}
 	for i := range sp.Steps {
 		s.stepDefaults(&sp.Steps[i], PhaseDeploy)
 	}

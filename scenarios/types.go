@@ -22,6 +22,9 @@ const (
 	DefaultWithin     = 30 * time.Second
 	DefaultInterval   = time.Second
 	DefaultWaitReady  = 3 * time.Minute
+	// DefaultDeleteTimeout is how long the cluster target's destroy waits
+	// for the cycle's namespace to be gone.
+	DefaultDeleteTimeout = 2 * time.Minute
 )
 
 // Scenario is one scripted redeploy.
@@ -77,10 +80,11 @@ type StepDefaults struct {
 	RetryDelay Duration `yaml:"retryDelay"`
 }
 
-// Target is exactly one of Terraform, Kind or None.
+// Target is exactly one of Terraform, Kind, Cluster or None.
 type Target struct {
 	Terraform *TerraformTarget `yaml:"terraform"`
 	Kind      *KindTarget      `yaml:"kind"`
+	Cluster   *ClusterTarget   `yaml:"cluster"`
 	None      *NoneTarget      `yaml:"none"`
 }
 
@@ -99,6 +103,20 @@ type KindTarget struct {
 	Config     string   `yaml:"config"`
 	LoadImages []string `yaml:"loadImages"`
 	WaitReady  Duration `yaml:"waitReady"`
+}
+
+// ClusterTarget is an existing cluster (minikube, Docker Desktop, a kind
+// cluster made elsewhere, a managed cluster); each cycle gets a namespace of
+// its own in it.
+type ClusterTarget struct {
+	// Kubeconfig defaults to $KUBECONFIG, else ~/.kube/config; only read.
+	Kubeconfig string `yaml:"kubeconfig"`
+	// Context defaults to the kubeconfig's current context.
+	Context string `yaml:"context"`
+	// Namespace defaults to drill-<scenario>-<short run id>-c<N>.
+	Namespace string `yaml:"namespace"`
+	// DeleteTimeout is how long destroy waits for the namespace to be gone.
+	DeleteTimeout Duration `yaml:"deleteTimeout"`
 }
 
 // NoneTarget provisions nothing: the steps bring up the whole stack.

@@ -301,16 +301,19 @@ func (v *validator) target(t *Target) {
 	if t.Kind != nil {
 		kinds = append(kinds, "kind")
 	}
+	if t.Cluster != nil {
+		kinds = append(kinds, "cluster")
+	}
 	if t.None != nil {
 		kinds = append(kinds, "none")
 	}
 	switch {
 	case len(kinds) == 0 && v.has(tp):
-		v.at(tp, "set exactly one of terraform, kind or none")
+		v.at(tp, "set exactly one of terraform, kind, cluster or none")
 	case len(kinds) == 0:
-		v.missing("spec", "target", "required field is missing: set one of terraform, kind or none")
+		v.missing("spec", "target", "required field is missing: set one of terraform, kind, cluster or none")
 	case len(kinds) > 1:
-		v.at(tp, "set exactly one of terraform, kind or none, not %s", strings.Join(kinds, " and "))
+		v.at(tp, "set exactly one of terraform, kind, cluster or none, not %s", strings.Join(kinds, " and "))
 	}
 	if tf := t.Terraform; tf != nil && v.ok(tp+".terraform") {
 		p := tp + ".terraform"
@@ -345,6 +348,15 @@ func (v *validator) target(t *Target) {
 				v.at(itemPath(p+".loadImages", i), "must not be empty")
 			}
 		}
+	}
+	if c := t.Cluster; c != nil && v.ok(tp+".cluster") {
+		p := tp + ".cluster"
+		v.expandable(p+".kubeconfig", c.Kubeconfig, targetScope)
+		if v.expandable(p+".context", c.Context, targetScope) {
+			v.text(p+".context", c.Context, oneLine)
+		}
+		v.namespaceIn(p+".namespace", c.Namespace, targetScope)
+		v.duration(p+".deleteTimeout", c.DeleteTimeout)
 	}
 }
 
@@ -500,8 +512,10 @@ func (v *validator) wait(p string, w *WaitAction) {
 	v.namespace(p+".namespace", w.Namespace)
 }
 
-func (v *validator) namespace(path, ns string) {
-	if ns == "" || !v.expandable(path, ns, stepScope) || strings.Contains(ns, "${") {
+func (v *validator) namespace(path, ns string) { v.namespaceIn(path, ns, stepScope) }
+
+func (v *validator) namespaceIn(path, ns string, sc scope) {
+	if ns == "" || !v.expandable(path, ns, sc) || strings.Contains(ns, "${") {
 		return
 	}
 	if len(ns) > 63 || !dnsLabel.MatchString(ns) {
