@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/scenarios"
 )
 
 func newListCommand(a *app) *cobra.Command {
@@ -51,7 +52,7 @@ func newListCommand(a *app) *cobra.Command {
 						fresh = fmt.Sprintf("stale (passed %s, expected every %s)", ago(*sum.LastSuccess), s.Spec.Freshness.D())
 					}
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Metadata.Name, orDash(s.Metadata.Owner), s.File, targetKind(s.Spec.Target.Terraform != nil, s.Spec.Target.Kind != nil), s.Spec.Cycles, last, fresh)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Metadata.Name, orDash(s.Metadata.Owner), s.File, targetKind(s.Spec.Target), s.Spec.Cycles, last, fresh)
 			}
 			tw.Flush()
 			return err
@@ -66,12 +67,14 @@ func holdsWord(h bool) string {
 	return "does not hold"
 }
 
-func targetKind(tf, kind bool) string {
+func targetKind(t scenarios.Target) string {
 	switch {
-	case tf:
+	case t.Terraform != nil:
 		return "terraform"
-	case kind:
+	case t.Kind != nil:
 		return "kind"
+	case t.Cluster != nil:
+		return "cluster"
 	}
 	return "none"
 }
