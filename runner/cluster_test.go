@@ -116,3 +116,34 @@ func TestRunUnreachableClusterStopsTheRun(t *testing.T) {
 		assert.Equal(t, results.StatusPassed, stepNamed(t, doc.Cycles[0], "destroy").Status)
 	})
 }
+
+// When the from-scratch check is where the target first meets an unusable
+// cluster, its error is the provision's, unwrapped: what is missing is the
+// news, not the check.
+func TestRunUnreachableClusterFoundByTheScratchCheck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		h.plan.Cycles = 2
+		unreachable := &drills.ClusterUnreachableError{Context: "lab", Err: errors.New("kubeconfig /nope does not exist")}
+		target := scratchFails{fakeTarget: h.target, err: unreachable}
+		h.plan.Target.New = func(*drills.Env) (drills.Target, error) { return target, nil }
+		h.plan.Steps = []runner.Step{step("deploy", deploy, time.Minute, mustNotRun(t))}
+
+		doc := h.run(t.Context())
+
+		require.Len(t, doc.Cycles, 1)
+		prov := stepNamed(t, doc.Cycles[0], "provision")
+		require.NotNil(t, prov.Error)
+		assert.Equal(t, results.ReasonClusterUnreachable, prov.Error.Reason)
+		assert.Equal(t, unreachable.Error(), prov.Error.Message)
+		assert.NotContains(t, h.target.Calls(), "provision", "nothing is provisioned")
+	})
+}
+
+// scratchFails is a target whose from-scratch check fails with err.
+type scratchFails struct {
+	*fakeTarget
+	err error
+}
+
+func (s scratchFails) Preexisting(context.Context, *drills.Env) ([]string, error) { return nil, s.err }

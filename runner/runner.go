@@ -318,6 +318,15 @@ func (x *run) cycle(index int) {
 			if sc, ok := t.(drills.ScratchChecker); ok {
 				found, err := sc.Preexisting(ctx, env)
 				if err != nil {
+					var (
+						tm *drills.ToolMissingError
+						cu *drills.ClusterUnreachableError
+					)
+					if errors.As(err, &tm) || errors.As(err, &cu) {
+						// The check is where the target first meets its
+						// environment: what is missing is the news.
+						return err
+					}
 					return fmt.Errorf("check for a leftover target: %w", err)
 				}
 				x.preexisting = append(x.preexisting, found...)
