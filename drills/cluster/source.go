@@ -212,8 +212,10 @@ func (t *Target) load() (*source, error) {
 		return nil, src.unreachable(fmt.Errorf("context %s: %w", src.context, err), "")
 	}
 	// No ConfigAccess: client-go has nowhere to write refreshed
-	// credentials back, so the user's kubeconfig is never written.
-	rc, err := clientcmd.NewDefaultClientConfig(*cfg, &clientcmd.ConfigOverrides{}).ClientConfig()
+	// credentials back (an auth provider's persister), so the user's
+	// kubeconfig is never written. NewDefaultClientConfig would hand it the
+	// default loading rules, which write to $KUBECONFIG or ~/.kube/config.
+	rc, err := clientcmd.NewNonInteractiveClientConfig(*cfg, src.context, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
 	if err != nil {
 		return nil, src.unreachable(fmt.Errorf("context %s: %w", src.context, err), "")
 	}

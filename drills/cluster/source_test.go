@@ -60,3 +60,21 @@ contexts:
 	require.NoError(t, err)
 	assert.Equal(t, doc, string(after), "the user's kubeconfig is only read")
 }
+
+// drill's own clients have no persister: an auth provider that refreshes
+// its credentials (oidc) has nowhere to write them, so the user's
+// kubeconfig is never written.
+func TestClientsNeverWriteTheKubeconfig(t *testing.T) {
+	user := filepath.Join(t.TempDir(), "config")
+	require.NoError(t, os.WriteFile(user, []byte(`apiVersion: v1
+kind: Config
+current-context: lab
+clusters: [{name: lab, cluster: {server: "https://lab.invalid:6443"}}]
+users: [{name: lab, user: {auth-provider: {name: oidc, config: {idp-issuer-url: "https://idp.invalid", client-id: drill, refresh-token: r3fresh}}}}]
+contexts: [{name: lab, context: {cluster: lab, user: lab}}]
+`), 0o600))
+	src, err := New("drill-web-abcdef-c1", WithKubeconfig(user)).resolve()
+	require.NoError(t, err)
+	require.NotNil(t, src.rest.AuthProvider, "the user refreshes its token through an auth provider")
+	assert.Nil(t, src.rest.AuthConfigPersister, "and nothing persists what it refreshes")
+}
