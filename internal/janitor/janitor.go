@@ -46,6 +46,8 @@ type Janitor struct {
 	// Settle is how long a target may keep coming back after it was
 	// removed (default 2 minutes): a kind node container whose `docker run`
 	// outlived the killed drill survives a delete issued while it starts.
+	// It is also how long a namespace of an existing cluster may take to
+	// be gone once deleted.
 	Settle time.Duration
 	// Redactor masks the secrets gc reads to rebuild a run's environment,
 	// in gc.log, in terraform's output and in every message. The CLI passes
