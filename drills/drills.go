@@ -81,3 +81,9 @@ type Applier interface {
 type ImageLoader interface {
 	LoadImages(ctx context.Context, env *Env, images []string) error
 }
+
+// NamespaceDefaulter is a target whose steps work in a namespace of their own (the cluster
+// target's per-cycle namespace): apply, wait and helm use it when they name none.
+type NamespaceDefaulter interface {
+	DefaultNamespace() string
+}

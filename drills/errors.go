@@ -39,6 +39,39 @@ func (e *ToolMissingError) Error() string {
 
 func (e *ToolMissingError) Unwrap() error { return e.Err }
 
+// ClusterUnreachableError says that the Kubernetes cluster a scenario names
+// cannot be used from this machine: its kubeconfig does not exist, the
+// context is not in it, or the API server does not answer. Nothing was
+// created. The CLI maps it to exit code 3, like a missing tool: it is the
+// environment that cannot run the drill, not the runbook that failed.
+type ClusterUnreachableError struct {
+	Kubeconfig string // the kubeconfig file(s) read, colon-separated
+	Context    string // the context, when known
+	Server     string // the API server, when known
+	Err        error
+	Hint       string
+}
+
+func (e *ClusterUnreachableError) Error() string {
+	msg := "cluster not usable"
+	if e.Context != "" {
+		msg += " (context " + e.Context
+		if e.Server != "" {
+			msg += ", server " + e.Server
+		}
+		msg += ")"
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	if e.Hint != "" {
+		msg += " (" + e.Hint + ")"
+	}
+	return msg
+}
+
+func (e *ClusterUnreachableError) Unwrap() error { return e.Err }
+
 // ManualStepError is returned for a manual step that nobody could confirm: the
 // runbook still needs a human, which is what the guideline forbids.
 type ManualStepError struct{ Step string }

@@ -30,6 +30,10 @@ const (
 	// DockerHost, DockerContext): its containers, networks, volumes and
 	// built images, found by the com.docker.compose.project label.
 	LedgerComposeProject = "compose-project"
+	// LedgerNamespace is a namespace the cluster target creates in an
+	// existing cluster (Namespace, Kubeconfig, Context). gc deletes it only
+	// when it still carries the run's label.
+	LedgerNamespace = "namespace"
 	// LedgerProcesses stands for every process whose environment carries
 	// DRILL_RUN_ID=<RunID>: steps and whatever they started, detached or not.
 	LedgerProcesses = "processes"
@@ -60,6 +64,11 @@ type LedgerEntry struct {
 	Images        []string `json:"images,omitempty"`
 	DockerHost    string   `json:"dockerHost,omitempty"`
 	DockerContext string   `json:"dockerContext,omitempty"`
+	// Namespace and Context name a namespace of an existing cluster
+	// (LedgerNamespace), with Kubeconfig: the user's kubeconfig file(s)
+	// the run read, colon-separated, never a copy holding credentials.
+	Namespace string `json:"namespace,omitempty"`
+	Context   string `json:"context,omitempty"`
 	// RunID marks processes (LedgerProcesses).
 	RunID string `json:"runId,omitempty"`
 	// Pid and Host name the drill process that created the entry, so that
@@ -119,6 +128,11 @@ func (e LedgerEntry) Describe() string {
 		return "kind cluster " + e.Cluster
 	case LedgerComposeProject:
 		return "compose project " + e.Project
+	case LedgerNamespace:
+		if e.Context != "" {
+			return "namespace " + e.Namespace + " (context " + e.Context + ")"
+		}
+		return "namespace " + e.Namespace
 	case LedgerTerraform:
 		if e.Terraform != nil {
 			return "terraform state in " + e.Terraform.WorkingDir

@@ -51,6 +51,11 @@ const (
 	// failing file system. It is the environment's failure (exit 3), not
 	// the runbook's.
 	ReasonResultsUnwritable Reason = "ResultsUnwritable"
+	// ReasonClusterUnreachable means the existing cluster a scenario names
+	// cannot be used: its kubeconfig does not exist, the context is not in
+	// it, or the API server does not answer. Nothing was created; like
+	// ToolMissing it is the environment's failure (exit 3).
+	ReasonClusterUnreachable Reason = "ClusterUnreachable"
 )
 
 // Phases of a step.

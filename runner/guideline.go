@@ -136,11 +136,15 @@ func (x *run) guideline(plannedCycles int) *results.Guideline {
 	}
 
 	// from-scratch
+	scope := ""
+	if x.scratchScope != "" {
+		scope = " (scope: " + x.scratchScope + ")"
+	}
 	switch {
 	case len(x.preexisting) > 0:
-		add(CheckFromScratch, false, "found before provisioning: "+strings.Join(x.preexisting, ", "))
+		add(CheckFromScratch, false, "found before provisioning: "+strings.Join(x.preexisting, ", ")+scope)
 	default:
-		add(CheckFromScratch, true, "every cycle started in a fresh copy of the source with no leftover target")
+		add(CheckFromScratch, true, "every cycle started in a fresh copy of the source with no leftover target"+scope)
 	}
 
 	// repeatable

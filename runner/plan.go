@@ -66,6 +66,15 @@ type IdempotencyChecker interface {
 	CheckIdempotent(ctx context.Context, env *drills.Env) error
 }
 
+// ScratchScoper is a target whose from-scratch check covers less than all
+// of what its steps can touch, and says what it covers, so that the
+// guideline verdict does not claim more than was checked (an existing
+// cluster: the cycle's namespace, not the cluster-scoped objects that
+// outlive cycles).
+type ScratchScoper interface {
+	ScratchScope() string
+}
+
 // Prompter asks an operator to perform a manual step and confirm it. A nil
 // Prompter means nobody is there: manual steps fail.
 type Prompter interface {

@@ -74,6 +74,9 @@ type run struct {
 	notIdempotent []string
 	idemChecked   bool
 	keptWorkdirs  []string
+	// scratchScope is what the target's from-scratch check covers, when it
+	// says so (ScratchScoper).
+	scratchScope string
 	// leftBehind says, per cycle, what is still there because its removal
 	// failed (a destroy that did not pass keeps its state), for the run's
 	// error message.
@@ -166,7 +169,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 			break
 		}
 		x.cycle(i)
-		if x.toolMissing() || x.resultsFailed() != nil {
+		if x.environmentMissing() || x.resultsFailed() != nil {
 			// Every further cycle would fail the same way.
 			break
 		}
@@ -218,11 +221,12 @@ func (x *run) lock() (func(), error) {
 	return release, nil
 }
 
-// toolMissing reports whether the newest cycle failed for want of a tool.
-func (x *run) toolMissing() bool {
+// environmentMissing reports whether the newest cycle failed for want of a
+// tool or of a usable cluster, which every further cycle would lack too.
+func (x *run) environmentMissing() bool {
 	c := x.doc.Cycles[len(x.doc.Cycles)-1]
 	for _, s := range c.Steps {
-		if s.Error != nil && s.Error.Reason == results.ReasonToolMissing {
+		if s.Error != nil && (s.Error.Reason == results.ReasonToolMissing || s.Error.Reason == results.ReasonClusterUnreachable) {
 			return true
 		}
 	}
@@ -308,9 +312,21 @@ func (x *run) cycle(index int) {
 			}
 			target = t
 			env.Target = t
+			if sc, ok := t.(ScratchScoper); ok {
+				x.scratchScope = sc.ScratchScope()
+			}
 			if sc, ok := t.(drills.ScratchChecker); ok {
 				found, err := sc.Preexisting(ctx, env)
 				if err != nil {
+					var (
+						tm *drills.ToolMissingError
+						cu *drills.ClusterUnreachableError
+					)
+					if errors.As(err, &tm) || errors.As(err, &cu) {
+						// The check is where the target first meets its
+						// environment: what is missing is the news.
+						return err
+					}
 					return fmt.Errorf("check for a leftover target: %w", err)
 				}
 				x.preexisting = append(x.preexisting, found...)
@@ -426,8 +442,13 @@ func (x *run) exportOutputs(ctx context.Context, env *drills.Env, t drills.Targe
 	for k, v := range outs {
 		env.Vars[outputVar(k)] = v
 	}
-	if kc, ok := outs["KUBECONFIG"]; ok && x.plan.Target.Kind == "kind" {
-		env.Vars[scenarios.VarKubeconfig] = kc
+	// A target that steps apply manifests to (kind, an existing cluster)
+	// hands its kubeconfig to every tool the steps run, kubectl and helm
+	// included.
+	if kc, ok := outs["KUBECONFIG"]; ok {
+		if _, applier := t.(drills.Applier); applier {
+			env.Vars[scenarios.VarKubeconfig] = kc
+		}
 	}
 	return nil
 }

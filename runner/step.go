@@ -189,6 +189,7 @@ func (x *run) classify(parent context.Context, err error, s Step) (results.Statu
 	msg := x.redactor.Redact(err.Error())
 	var (
 		tm *drills.ToolMissingError
+		cu *drills.ClusterUnreachableError
 		me *drills.ManualStepError
 		le *drills.LeftoverError
 	)
@@ -201,6 +202,8 @@ func (x *run) classify(parent context.Context, err error, s Step) (results.Statu
 		return results.StatusCanceled, &results.Error{Reason: results.ReasonCanceled, Message: msg}
 	case errors.As(err, &tm):
 		return results.StatusFailed, &results.Error{Reason: results.ReasonToolMissing, Message: msg}
+	case errors.As(err, &cu):
+		return results.StatusFailed, &results.Error{Reason: results.ReasonClusterUnreachable, Message: msg}
 	case errors.As(err, &me):
 		return results.StatusFailed, &results.Error{Reason: results.ReasonNotAutomated, Message: msg}
 	case errors.As(err, &le):

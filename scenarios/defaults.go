@@ -78,6 +78,9 @@ func (s *Scenario) ApplyDefaults() {
 			c.Wait = Duration(DefaultComposeWait)
 		}
 	}
+	if c := sp.Target.Cluster; c != nil && c.DeleteTimeout == 0 {
+		c.DeleteTimeout = Duration(DefaultDeleteTimeout)
+	}
 	for i := range sp.Steps {
 		s.stepDefaults(&sp.Steps[i], PhaseDeploy)
 	}

@@ -175,6 +175,20 @@ func TestLoadValidKind(t *testing.T) {
 	assert.NoError(t, s.Validate())
 }
 
+func TestLoadValidCluster(t *testing.T) {
+	s, err := Load("testdata/valid-cluster.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, Target{Cluster: &ClusterTarget{
+		Kubeconfig:    "${HOME}/.kube/config",
+		Context:       "minikube",
+		Namespace:     "web-${DRILL_CYCLE}",
+		DeleteTimeout: dur(DefaultDeleteTimeout),
+	}}, s.Spec.Target)
+	require.Len(t, s.Spec.Steps, 4)
+	assert.Equal(t, &ApplyAction{Path: "k8s"}, s.Spec.Steps[0].Apply, "no namespace: the cycle's")
+	assert.NoError(t, s.Validate(), "${KUBECONFIG} is defined in steps of a cluster target")
+}
+
 func TestLoadValidMinimalGetsDefaults(t *testing.T) {
 	s, err := Load("testdata/valid-minimal.yaml")
 	require.NoError(t, err)
@@ -272,6 +286,12 @@ func TestLoadInvalid(t *testing.T) {
 		{"invalid-http.yaml", []want{
 			{11, 17, "spec.steps[0].http.status", "HTTP status 700 is out of range: want 100 to 599"},
 			{12, 15, "spec.steps[0].http.body", "invalid regular expression: error parsing regexp: missing closing )"},
+		}},
+		{"invalid-cluster.yaml", []want{
+			{8, 19, "spec.target.cluster.kubeconfig", "${DRILL_OUTPUT_KUBECONFIG} is not defined here: target outputs"},
+			{9, 16, "spec.target.cluster.context", "must be one line: a tab at position 4"},
+			{10, 18, "spec.target.cluster.namespace", `invalid namespace "Web_Namespace": want a lowercase DNS label`},
+			{11, 22, "spec.target.cluster.deleteTimeout", "must be at most 7d, got 30d"},
 		}},
 		{"invalid-wait-for.yaml", []want{{9, 48, "spec.steps[0].wait.for", `unsupported for "deleted": only "ready" is supported`}}},
 		{"invalid-path-escapes.yaml", []want{

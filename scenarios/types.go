@@ -25,6 +25,9 @@ const (
 	// DefaultComposeWait bounds how long a compose target's provision
 	// waits for every service to be running (and healthy).
 	DefaultComposeWait = 2 * time.Minute
+	// DefaultDeleteTimeout is how long the cluster target's destroy waits
+	// for the cycle's namespace to be gone.
+	DefaultDeleteTimeout = 2 * time.Minute
 )
 
 // Scenario is one scripted redeploy.
@@ -80,10 +83,11 @@ type StepDefaults struct {
 	RetryDelay Duration `yaml:"retryDelay"`
 }
 
-// Target is exactly one of Terraform, Kind, Compose or None.
+// Target is exactly one of Terraform, Kind, Cluster, Compose or None.
 type Target struct {
 	Terraform *TerraformTarget `yaml:"terraform"`
 	Kind      *KindTarget      `yaml:"kind"`
+	Cluster   *ClusterTarget   `yaml:"cluster"`
 	Compose   *ComposeTarget   `yaml:"compose"`
 	None      *NoneTarget      `yaml:"none"`
 }
@@ -120,6 +124,20 @@ type ComposeTarget struct {
 	// Wait bounds how long up waits until every service is running, and
 	// healthy when it has a healthcheck.
 	Wait Duration `yaml:"wait"`
+}
+
+// ClusterTarget is an existing cluster (minikube, Docker Desktop, a kind
+// cluster made elsewhere, a managed cluster); each cycle gets a namespace of
+// its own in it.
+type ClusterTarget struct {
+	// Kubeconfig defaults to $KUBECONFIG, else ~/.kube/config; only read.
+	Kubeconfig string `yaml:"kubeconfig"`
+	// Context defaults to the kubeconfig's current context.
+	Context string `yaml:"context"`
+	// Namespace defaults to drill-<scenario>-<short run id>-c<N>.
+	Namespace string `yaml:"namespace"`
+	// DeleteTimeout is how long destroy waits for the namespace to be gone.
+	DeleteTimeout Duration `yaml:"deleteTimeout"`
 }
 
 // NoneTarget provisions nothing: the steps bring up the whole stack.

@@ -303,6 +303,9 @@ func (v *validator) target(t *Target) {
 	if t.Kind != nil {
 		kinds = append(kinds, "kind")
 	}
+	if t.Cluster != nil {
+		kinds = append(kinds, "cluster")
+	}
 	if t.Compose != nil {
 		kinds = append(kinds, "compose")
 	}
@@ -350,6 +353,15 @@ func (v *validator) target(t *Target) {
 				v.at(itemPath(p+".loadImages", i), "must not be empty")
 			}
 		}
+	}
+	if c := t.Cluster; c != nil && v.ok(tp+".cluster") {
+		p := tp + ".cluster"
+		v.expandable(p+".kubeconfig", c.Kubeconfig, targetScope)
+		if v.expandable(p+".context", c.Context, targetScope) {
+			v.text(p+".context", c.Context, oneLine)
+		}
+		v.namespaceIn(p+".namespace", c.Namespace, targetScope)
+		v.duration(p+".deleteTimeout", c.DeleteTimeout)
 	}
 	if c := t.Compose; c != nil && v.ok(tp+".compose") {
 		v.compose(tp+".compose", c)
@@ -553,7 +565,7 @@ func (v *validator) wait(p string, w *WaitAction) {
 // each a reference docker can take as an argument, and a kind target to
 // load them into (the only target with nodes of its own).
 func (v *validator) loadImages(p string, images []string) {
-	if t := &v.spec.Target; v.ok("spec.target") && t.Kind == nil && (t.Terraform != nil || t.None != nil) {
+	if t := &v.spec.Target; v.ok("spec.target") && t.Kind == nil && (t.Terraform != nil || t.None != nil || t.Cluster != nil || t.Compose != nil) {
 		v.atKey(p, "loadImages needs a kind target: it loads images into the nodes of the cycle's kind cluster")
 	}
 	if len(images) == 0 {
@@ -574,8 +586,10 @@ func (v *validator) loadImages(p string, images []string) {
 	}
 }
 
-func (v *validator) namespace(path, ns string) {
-	if ns == "" || !v.expandable(path, ns, stepScope) || strings.Contains(ns, "${") {
+func (v *validator) namespace(path, ns string) { v.namespaceIn(path, ns, stepScope) }
+
+func (v *validator) namespaceIn(path, ns string, sc scope) {
+	if ns == "" || !v.expandable(path, ns, sc) || strings.Contains(ns, "${") {
 		return
 	}
 	if len(ns) > 63 || !dnsLabel.MatchString(ns) {

@@ -23,7 +23,8 @@ const (
 	VarCycle      = "DRILL_CYCLE"
 	VarWorkdir    = "DRILL_WORKDIR"
 	VarResultsDir = "DRILL_RESULTS_DIR"
-	// VarKubeconfig is set for the steps of a kind target, after provision.
+	// VarKubeconfig is set for the steps of a kind or cluster target, after
+	// provision.
 	VarKubeconfig = "KUBECONFIG"
 )
 
@@ -73,12 +74,12 @@ const (
 // when drill expands it at run time.
 type definitions struct {
 	names     map[string]string // spec.env, passEnv and secret names → where they are set
-	kind      bool              // a kind target sets KUBECONFIG for the steps
+	kube      bool              // a kind or cluster target sets KUBECONFIG for the steps
 	lookupEnv func(string) (string, bool)
 }
 
 func newDefinitions(sp *Spec, lookup func(string) (string, bool)) *definitions {
-	d := &definitions{names: map[string]string{}, kind: sp.Target.Kind != nil, lookupEnv: lookup}
+	d := &definitions{names: map[string]string{}, kube: sp.Target.Kind != nil || sp.Target.Cluster != nil, lookupEnv: lookup}
 	for _, k := range HostVars {
 		d.names[k] = "host"
 	}
@@ -101,7 +102,7 @@ func (d *definitions) undefined(name string, sc scope) string {
 	if _, ok := d.names[name]; ok {
 		return ""
 	}
-	if d.kind && sc == stepScope && name == VarKubeconfig {
+	if d.kube && sc == stepScope && name == VarKubeconfig {
 		return ""
 	}
 	if strings.HasPrefix(name, OutputPrefix) {

@@ -51,8 +51,11 @@ func WithLogger(l *zap.Logger) Option { return func(s *Step) { s.logger = l } }
 // New returns a step that applies the manifests at path (relative to the
 // cycle's workdir) to the cluster of env.Target (drills.Applier), or the one
 // env.Vars["KUBECONFIG"] points at. namespace fills the namespace of
-// namespaced objects that do not set one ("default" when empty); namespaces
-// that do not exist are created first.
+// namespaced objects that do not set one; when empty, the target's own
+// namespace (drills.NamespaceDefaulter, the cluster target's namespace of
+// the cycle), else "default". Namespaces that do not exist are created
+// first, labelled with the run (kube.RunLabels), so that the leftover check
+// of a cluster that outlives the run finds them.
 func New(path, namespace string, opts ...Option) drills.Step {
 	s := &Step{path: path, namespace: namespace, logger: zap.NewNop()}
 	for _, o := range opts {
@@ -103,6 +106,7 @@ func prepare(env *drills.Env, path string) ([]*unstructured.Unstructured, *kube.
 }
 
 func run(ctx context.Context, env *drills.Env, path, namespace string, logger *zap.Logger) error {
+	namespace = kube.Namespace(env, namespace)
 	objs, c, err := prepare(env, path)
 	if err != nil {
 		return err
@@ -122,7 +126,7 @@ func run(ctx context.Context, env *drills.Env, path, namespace string, logger *z
 		if kube.Namespaced(m) {
 			ns = objectNamespace(obj, namespace)
 			if !known[ns] {
-				created, err := ensureNamespace(ctx, c, ns)
+				created, err := ensureNamespace(ctx, c, ns, kube.RunLabels(env))
 				if err != nil {
 					return fmt.Errorf("apply %s: %w", name, err)
 				}
@@ -155,19 +159,18 @@ func run(ctx context.Context, env *drills.Env, path, namespace string, logger *z
 	return nil
 }
 
+// objectNamespace is the namespace of a namespaced object: its own, else
+// the step's (already resolved by kube.Namespace).
 func objectNamespace(obj *unstructured.Unstructured, fallback string) string {
 	if ns := obj.GetNamespace(); ns != "" {
 		return ns
 	}
-	if fallback != "" {
-		return fallback
-	}
-	return metav1.NamespaceDefault
+	return fallback
 }
 
-// ensureNamespace creates a namespace that does not exist; it reports
-// whether it created it.
-func ensureNamespace(ctx context.Context, c *kube.Clients, ns string) (bool, error) {
+// ensureNamespace creates a namespace that does not exist, with labels; it
+// reports whether it created it.
+func ensureNamespace(ctx context.Context, c *kube.Clients, ns string, labels map[string]string) (bool, error) {
 	_, err := c.Core.Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	if err == nil {
 		return false, nil
@@ -175,7 +178,7 @@ func ensureNamespace(ctx context.Context, c *kube.Clients, ns string) (bool, err
 	if !apierrors.IsNotFound(err) {
 		return false, fmt.Errorf("get namespace %s: %w", ns, err)
 	}
-	_, err = c.Core.Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{FieldManager: FieldManager})
+	_, err = c.Core.Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: labels}}, metav1.CreateOptions{FieldManager: FieldManager})
 	if apierrors.IsAlreadyExists(err) {
 		return false, nil
 	}

@@ -32,6 +32,7 @@ const maxPathsPerObject = 5
 // each time, and fields the cluster keeps changing back (a mutating webhook,
 // a controller that owns a field the manifest sets).
 func CheckIdempotent(ctx context.Context, env *drills.Env, path, namespace string) error {
+	namespace = kube.Namespace(env, namespace)
 	objs, c, err := prepare(env, path)
 	if err != nil {
 		return fmt.Errorf("idempotency check: %w", err)

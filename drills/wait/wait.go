@@ -61,7 +61,8 @@ func WithLogger(l *zap.Logger) Option { return func(s *Step) { s.logger = l } }
 // is "type/name": the type is a kind in any case, a plural or singular
 // resource name or a short name ("Deployment", "deployment", "deployments",
 // "deploy"), optionally with its group ("deployments.apps"). namespace is
-// where namespaced resources live ("default" when empty). With no resources,
+// where namespaced resources live; when empty, the target's own namespace
+// (drills.NamespaceDefaulter), else "default". With no resources,
 // the step waits for everything the cycle's apply steps applied
 // (env.Applied). The step's timeout is its context's deadline.
 func New(resources []string, namespace string, opts ...Option) drills.Step {
@@ -238,10 +239,7 @@ func (s *Step) items(ctx context.Context, env *drills.Env, c *kube.Clients) ([]*
 		seen[display] = true
 		items = append(items, &item{mapping: m, ns: ns, name: name, display: display, status: status.UnknownStatus})
 	}
-	defaultNS := s.namespace
-	if defaultNS == "" {
-		defaultNS = metav1.NamespaceDefault
-	}
+	defaultNS := kube.Namespace(env, s.namespace)
 	if len(s.resources) == 0 {
 		for _, ref := range env.Applied {
 			gv, err := schema.ParseGroupVersion(ref.APIVersion)

@@ -75,6 +75,8 @@ func targetKind(t scenarios.Target) string {
 		return "kind"
 	case t.Compose != nil:
 		return "compose"
+	case t.Cluster != nil:
+		return "cluster"
 	}
 	return "none"
 }

@@ -115,6 +115,22 @@ func describeTarget(t scenarios.Target) string {
 			img = "$DRILL_KIND_NODE_IMAGE or kind's default"
 		}
 		return fmt.Sprintf("kind cluster drill-<scenario>-<run>, node image %s, wait ready %s, load %v", img, t.Kind.WaitReady.D(), t.Kind.LoadImages)
+	case t.Cluster != nil:
+		c := t.Cluster
+		kc := c.Kubeconfig
+		if kc == "" {
+			kc = "$KUBECONFIG or ~/.kube/config"
+		}
+		kctx := c.Context
+		if kctx == "" {
+			kctx = "its current context"
+		}
+		ns := c.Namespace
+		if ns == "" {
+			ns = "drill-<scenario>-<run>-c<N>"
+		}
+		return fmt.Sprintf("existing cluster (kubeconfig %s, context %s): create namespace %s, labelled with the run; destroy deletes it and waits up to %s until it is gone",
+			kc, kctx, ns, c.DeleteTimeout.D())
 	}
 	return "none"
 }
@@ -155,7 +171,7 @@ func idemNote(t scenarios.Target) string {
 	if t.Terraform != nil {
 		return "terraform plan must be empty"
 	}
-	if t.Kind != nil {
+	if t.Kind != nil || t.Cluster != nil {
 		return "dry-run re-apply of every apply step must change nothing"
 	}
 	if t.Compose != nil {

@@ -243,7 +243,8 @@ func exitCode(runs []*results.Run, sig os.Signal) int {
 	for _, r := range runs {
 		c := ExitOK
 		switch {
-		case r.Error != nil && (r.Error.Reason == results.ReasonToolMissing || r.Error.Reason == results.ReasonResultsUnwritable):
+		case r.Error != nil && (r.Error.Reason == results.ReasonToolMissing || r.Error.Reason == results.ReasonResultsUnwritable ||
+			r.Error.Reason == results.ReasonClusterUnreachable):
 			c = ExitEnvironment
 		case r.Error != nil && r.Error.Reason == results.ReasonTeardownFailed:
 			c = ExitTeardown

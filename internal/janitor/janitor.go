@@ -1,7 +1,8 @@
 // Package janitor is drill gc: it removes what dead drill runs left behind.
 // It reads each run's ledger (results.Ledger), finds the entries created and
 // never released, and removes them: processes carrying the run's
-// DRILL_RUN_ID, kind clusters, Compose projects (by their label, without
+// DRILL_RUN_ID, kind clusters, namespaces of existing clusters (only those
+// carrying the run's labels), Compose projects (by their label, without
 // the compose file), Terraform targets (terraform destroy with the saved
 // state, run exactly as the run ran it) and cycle workdirs. An
 // entry is reported removed only once it is gone and verified gone; what
@@ -26,6 +27,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/drills/cluster"
 	"github.com/redeploy-drill/drill/drills/kind"
 	"github.com/redeploy-drill/drill/drills/terraform"
 	"github.com/redeploy-drill/drill/internal/plan"
@@ -45,6 +47,8 @@ type Janitor struct {
 	// Settle is how long a target may keep coming back after it was
 	// removed (default 2 minutes): a kind node container whose `docker run`
 	// outlived the killed drill survives a delete issued while it starts.
+	// It is also how long a namespace of an existing cluster may take to
+	// be gone once deleted.
 	Settle time.Duration
 	// Redactor masks the secrets gc reads to rebuild a run's environment,
 	// in gc.log, in terraform's output and in every message. The CLI passes
@@ -325,7 +329,7 @@ func order(kind string) int {
 	switch kind {
 	case results.LedgerProcesses:
 		return 0
-	case results.LedgerKindCluster, results.LedgerTerraform, results.LedgerComposeProject:
+	case results.LedgerKindCluster, results.LedgerTerraform, results.LedgerComposeProject, results.LedgerNamespace:
 		return 1
 	}
 	return 2
@@ -372,6 +376,8 @@ func (j *Janitor) remove(ctx context.Context, r deadRun, e results.LedgerEntry, 
 			}
 			return leftovers(ctx, t, env)
 		})
+	case results.LedgerNamespace:
+		return j.removeNamespace(ctx, r, e)
 	case results.LedgerTerraform:
 		return j.destroyTerraform(ctx, r, e)
 	case results.LedgerWorkdir:
@@ -388,6 +394,26 @@ func (j *Janitor) remove(ctx context.Context, r deadRun, e results.LedgerEntry, 
 		return nil
 	}
 	return fmt.Errorf("unknown ledger entry kind %q (written by a newer drill?)", e.Kind)
+}
+
+// removeNamespace deletes a dead run's namespace of an existing cluster, as
+// the run's own destroy would have: through the kubeconfig files and the
+// context the ledger names, only when it carries the labels of that run and
+// cycle, with foreground propagation, waiting up to Settle until it is gone.
+// A namespace of that name without them is left alone (the run's own is
+// gone). The cycle's minified kubeconfig in the run folder goes with it.
+func (j *Janitor) removeNamespace(ctx context.Context, r deadRun, e results.LedgerEntry) error {
+	if e.Namespace == "" {
+		return errors.New("ledger entry without a namespace")
+	}
+	env := j.baseEnv(r)
+	env.Cycle = e.Cycle // the labels of the cycle, and its kubeconfig in the run folder
+	opts := []cluster.Option{cluster.WithContext(e.Context), cluster.WithDeleteTimeout(j.Settle),
+		cluster.WithLogger(j.Logger), cluster.WithLookupEnv(j.LookupEnv)}
+	if e.Kubeconfig != "" {
+		opts = append(opts, cluster.WithKubeconfig(e.Kubeconfig))
+	}
+	return cluster.New(e.Namespace, opts...).Destroy(ctx, env)
 }
 
 // StateMissingError says that the state of a Terraform target the run

@@ -74,3 +74,25 @@ func TestCollectKeepsAWorkdirHoldingState(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, left, 2)
 }
+
+// A namespace of an existing cluster is removed only once gc reached the
+// cluster and saw it gone: a kubeconfig that is no more keeps the entry,
+// saying why.
+func TestCollectKeepsANamespaceItCannotReach(t *testing.T) {
+	store := results.Open(t.TempDir())
+	ledger := finishedRun(t, store, "20261201T000000Z-cccccc")
+	missing := filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, ledger.Create(results.LedgerEntry{ID: "c1/target", Kind: results.LedgerNamespace, Cycle: 1,
+		Namespace: "drill-web-cccccc-c1", Context: "lab", Kubeconfig: missing}))
+
+	rep, err := (&janitor.Janitor{Store: store}).Collect(t.Context())
+	require.NoError(t, err)
+	require.Len(t, rep.Items, 1)
+	it := rep.Items[0]
+	assert.Equal(t, "namespace drill-web-cccccc-c1 (context lab)", it.What)
+	assert.False(t, it.Removed)
+	assert.Contains(t, it.Error, "kubeconfig "+missing+" does not exist")
+	left, err := results.ReadLedger(ledger.Path())
+	require.NoError(t, err)
+	assert.Len(t, left, 1, "kept for the next gc")
+}

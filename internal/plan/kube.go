@@ -3,13 +3,17 @@ package plan
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/apply"
+	"github.com/redeploy-drill/drill/drills/cluster"
 	"github.com/redeploy-drill/drill/drills/kind"
 	"github.com/redeploy-drill/drill/drills/loadimages"
 	"github.com/redeploy-drill/drill/drills/wait"
@@ -47,6 +51,67 @@ func kindTarget(s *scenarios.Scenario, k *scenarios.KindTarget, timeout time.Dur
 			return &results.LedgerEntry{Kind: results.LedgerKindCluster, Cluster: kt.Cluster(), Kubeconfig: kt.Kubeconfig()}
 		},
 	}
+}
+
+// clusterTarget plans an existing cluster: a namespace per cycle. The
+// kubeconfig, context and namespace are expanded at the start of each cycle
+// (target scope); a relative kubeconfig is relative to the scenario file's
+// folder, like spec.source, since it is a file of this machine and not of
+// the source. $KUBECONFIG and HOME are read from drill's own environment.
+func clusterTarget(s *scenarios.Scenario, c *scenarios.ClusterTarget, timeout time.Duration, log *zap.Logger, lookupEnv func(string) (string, bool)) runner.TargetPlan {
+	return runner.TargetPlan{
+		Kind: "cluster", Timeout: timeout + c.DeleteTimeout.D(), Idempotent: true,
+		New: func(env *drills.Env) (drills.Target, error) {
+			kc, err := expand(c.Kubeconfig, env, "spec.target.cluster.kubeconfig")
+			if err != nil {
+				return nil, err
+			}
+			kctx, err := expand(c.Context, env, "spec.target.cluster.context")
+			if err != nil {
+				return nil, err
+			}
+			ns, err := expand(c.Namespace, env, "spec.target.cluster.namespace")
+			if err != nil {
+				return nil, err
+			}
+			if ns == "" {
+				ns = cluster.NamespaceName(s.Metadata.Name, env.RunID, env.Cycle)
+			}
+			if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+				return nil, fmt.Errorf("spec.target.cluster.namespace: %q is not a namespace name: %s", ns, strings.Join(msgs, "; "))
+			}
+			opts := []cluster.Option{cluster.WithContext(kctx), cluster.WithDeleteTimeout(c.DeleteTimeout.D()),
+				cluster.WithLogger(log), cluster.WithLookupEnv(lookupEnv)}
+			if kc != "" {
+				opts = append(opts, cluster.WithKubeconfig(scenarioRelative(s, kc)))
+			}
+			return cluster.New(ns, opts...), nil
+		},
+		Ledger: func(env *drills.Env, t drills.Target) *results.LedgerEntry {
+			ct, ok := t.(*cluster.Target)
+			if !ok {
+				return nil
+			}
+			// Resolved already by the from-scratch check; a kubeconfig that
+			// cannot be read fails Provision before anything is made.
+			_ = ct.Resolve()
+			return &results.LedgerEntry{Kind: results.LedgerNamespace, Namespace: ct.Namespace(), Context: ct.Context(),
+				Kubeconfig: strings.Join(ct.KubeconfigFiles(), string(filepath.ListSeparator))}
+		},
+	}
+}
+
+// scenarioRelative makes each relative path of a path list relative to the
+// scenario file's folder; "~/" paths are left for the target to resolve.
+func scenarioRelative(s *scenarios.Scenario, list string) string {
+	parts := filepath.SplitList(list)
+	for i, p := range parts {
+		if p == "" || filepath.IsAbs(p) || strings.HasPrefix(p, "~"+string(filepath.Separator)) {
+			continue
+		}
+		parts[i] = filepath.Join(filepath.Dir(s.File), p)
+	}
+	return strings.Join(parts, string(filepath.ListSeparator))
 }
 
 // lazyStep expands a Kubernetes action's fields at run time and builds the

@@ -67,7 +67,7 @@ func Build(s *scenarios.Scenario, opts Options) (*runner.Plan, error) {
 		Env:       env,
 		Secrets:   secrets,
 	}
-	if p.Target, err = target(s, opts.Logger, opts.TerraformRelay, envRecipe); err != nil {
+	if p.Target, err = target(s, opts, envRecipe); err != nil {
 		return nil, err
 	}
 	for _, st := range s.Spec.Steps {
@@ -100,7 +100,8 @@ func baseEnv(s *scenarios.Scenario, opts Options) (map[string]string, []string, 
 	return env, secrets, r, nil
 }
 
-func target(s *scenarios.Scenario, log *zap.Logger, relay string, envRecipe results.LedgerEnv) (runner.TargetPlan, error) {
+func target(s *scenarios.Scenario, opts Options, envRecipe results.LedgerEnv) (runner.TargetPlan, error) {
+	log, relay := opts.Logger, opts.TerraformRelay
 	timeout := s.Spec.Defaults.Timeout.D()
 	if timeout <= 0 {
 		timeout = scenarios.DefaultTimeout
@@ -135,6 +136,8 @@ func target(s *scenarios.Scenario, log *zap.Logger, relay string, envRecipe resu
 		}, nil
 	case t.Kind != nil:
 		return kindTarget(s, t.Kind, timeout, log), nil
+	case t.Cluster != nil:
+		return clusterTarget(s, t.Cluster, timeout, log, opts.LookupEnv), nil
 	case t.Compose != nil:
 		return composeTarget(s, t.Compose, timeout, log), nil
 	default:

@@ -12,10 +12,12 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -58,6 +60,15 @@ func RESTConfig(kubeconfig string, warnings io.Writer) (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
 	}
+	Tune(cfg, warnings)
+	return cfg, nil
+}
+
+// Tune sets what every client of drill's needs on a client configuration
+// however it was loaded: a rate limit that does not throttle a burst of
+// discovery, drill's user agent, and API warnings written to warnings (the
+// step log) instead of drill's stderr (nil: dropped).
+func Tune(cfg *rest.Config, warnings io.Writer) {
 	// Discovery of a fresh cluster issues a burst of requests; the client
 	// defaults (5 QPS) would make every step wait on its own throttle.
 	cfg.QPS = 50
@@ -68,7 +79,46 @@ func RESTConfig(kubeconfig string, warnings io.Writer) (*rest.Config, error) {
 	} else {
 		cfg.WarningHandler = rest.NoWarnings{}
 	}
-	return cfg, nil
+}
+
+// Labels drill puts on what it creates in a cluster that outlives the run
+// (an existing cluster), so that the leftover check and drill gc can tell
+// what is the run's, and never touch what is not.
+const (
+	LabelRun      = "drill.redeploy.dev/run"
+	LabelScenario = "drill.redeploy.dev/scenario"
+	LabelCycle    = "drill.redeploy.dev/cycle"
+)
+
+// RunLabels are the labels of what a cycle creates: its run ID, scenario and
+// cycle (label values: run IDs and scenario names are valid as they are).
+func RunLabels(env *drills.Env) map[string]string {
+	l := map[string]string{}
+	if env.RunID != "" {
+		l[LabelRun] = env.RunID
+	}
+	if env.Scenario != "" {
+		l[LabelScenario] = env.Scenario
+	}
+	if env.Cycle > 0 {
+		l[LabelCycle] = strconv.Itoa(env.Cycle)
+	}
+	return l
+}
+
+// Namespace returns the namespace a Kubernetes step works in: the one it
+// names, else the target's own (drills.NamespaceDefaulter: the cluster
+// target's namespace of the cycle), else "default".
+func Namespace(env *drills.Env, named string) string {
+	if named != "" {
+		return named
+	}
+	if d, ok := env.Target.(drills.NamespaceDefaulter); ok {
+		if ns := d.DefaultNamespace(); ns != "" {
+			return ns
+		}
+	}
+	return metav1.NamespaceDefault
 }
 
 // Clients are the clients of one cluster a step needs.
