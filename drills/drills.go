@@ -74,3 +74,7 @@ type LogExporter interface {
 type Applier interface {
 	Kubeconfig() string
 }
+
+// NamespaceDefaulter is a target whose steps work in a namespace of their own (the cluster
+// target's per-cycle namespace): apply, wait and helm use it when they name none.
+type NamespaceDefaulter interface{ DefaultNamespace() string }

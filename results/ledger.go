@@ -29,6 +29,10 @@ const (
 	// LedgerProcesses stands for every process whose environment carries
 	// DRILL_RUN_ID=<RunID>: steps and whatever they started, detached or not.
 	LedgerProcesses = "processes"
+	// LedgerHelmRelease is a Helm release a helm step installs (Kubeconfig,
+	// Namespace, Release; DeleteNamespace when drill creates the namespace
+	// for it), uninstalled at the end of its cycle.
+	LedgerHelmRelease = "helm-release"
 )
 
 // LedgerEntry records one thing a run is about to create ("create", written
@@ -48,6 +52,12 @@ type LedgerEntry struct {
 	// Cluster and Kubeconfig name a kind cluster.
 	Cluster    string `json:"cluster,omitempty"`
 	Kubeconfig string `json:"kubeconfig,omitempty"`
+	// Namespace and Release name a Helm release (LedgerHelmRelease) in the
+	// cluster of Kubeconfig. DeleteNamespace says that drill creates the
+	// namespace for the release, and so deletes it with the release.
+	Namespace       string `json:"namespace,omitempty"`
+	Release         string `json:"release,omitempty"`
+	DeleteNamespace bool   `json:"deleteNamespace,omitempty"`
 	// RunID marks processes (LedgerProcesses).
 	RunID string `json:"runId,omitempty"`
 	// Pid and Host name the drill process that created the entry, so that
@@ -112,6 +122,8 @@ func (e LedgerEntry) Describe() string {
 		return "terraform target"
 	case LedgerWorkdir:
 		return "workdir " + e.Path
+	case LedgerHelmRelease:
+		return "helm release " + e.Release + " in namespace " + e.Namespace + " (kubeconfig " + e.Kubeconfig + ")"
 	}
 	return e.Kind + " " + e.ID
 }

@@ -48,7 +48,7 @@ type TargetPlan struct {
 // Step is one scenario step with everything the runner attaches to it.
 type Step struct {
 	Name       string
-	Kind       string // run, http, apply, wait, manual
+	Kind       string // run, http, apply, wait, helm, manual
 	Phase      string // deploy, verify, teardown
 	Owner      string
 	Timeout    time.Duration
@@ -58,6 +58,9 @@ type Step struct {
 	Manual string
 	// Action is nil for a manual step that is only a human's task.
 	Action drills.Step
+	// IdempotencyOff turns off the step's own idempotency check (its
+	// Action's CheckIdempotent): `idempotent: false` on the step.
+	IdempotencyOff bool
 }
 
 // IdempotencyChecker is a step (such as an apply) that can tell whether
