@@ -1,8 +1,9 @@
 // Package janitor is drill gc: it removes what dead drill runs left behind.
 // It reads each run's ledger (results.Ledger), finds the entries created and
 // never released, and removes them: processes carrying the run's
-// DRILL_RUN_ID, kind clusters, Terraform targets (terraform destroy with
-// the saved state, run exactly as the run ran it) and cycle workdirs. An
+// DRILL_RUN_ID, Helm releases (uninstalled as the run's cleanup would
+// have), kind clusters, Terraform targets (terraform destroy with the
+// saved state, run exactly as the run ran it) and cycle workdirs. An
 // entry is reported removed only once it is gone and verified gone; what
 // could not be removed stays in the ledger for the next gc. Runs still
 // marked running whose drill process is gone are then marked canceled with
@@ -25,6 +26,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/drills/helm"
 	"github.com/redeploy-drill/drill/drills/kind"
 	"github.com/redeploy-drill/drill/drills/terraform"
 	"github.com/redeploy-drill/drill/internal/plan"
@@ -320,14 +322,19 @@ func (j *Janitor) collectRun(ctx context.Context, rep *Report, r deadRun) {
 	}
 }
 
+// order is the order entries are removed in: processes, then what lives
+// on a target (Helm releases, uninstalled while their cluster is still
+// there), then targets, then the workdirs holding their state.
 func order(kind string) int {
 	switch kind {
 	case results.LedgerProcesses:
 		return 0
-	case results.LedgerKindCluster, results.LedgerTerraform:
+	case results.LedgerHelmRelease:
 		return 1
+	case results.LedgerKindCluster, results.LedgerTerraform:
+		return 2
 	}
-	return 2
+	return 3
 }
 
 // Describe says, for humans, what a ledger entry stands for.
@@ -359,6 +366,14 @@ func (j *Janitor) remove(ctx context.Context, r deadRun, e results.LedgerEntry, 
 		})
 	case results.LedgerTerraform:
 		return j.destroyTerraform(ctx, r, e)
+	case results.LedgerHelmRelease:
+		// As the run's own cleanup does: uninstall with foreground
+		// deletion, then check that nothing of the release is left.
+		rel, err := helm.FromEntry(e)
+		if err != nil {
+			return err
+		}
+		return helm.Uninstall(ctx, rel, j.log)
 	case results.LedgerWorkdir:
 		others := slices.DeleteFunc(slices.Clone(remaining), func(o results.LedgerEntry) bool { return o.ID == e.ID })
 		if err := results.MayRemoveWorkdir(e.Path, others); err != nil {
