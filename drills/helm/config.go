@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"helm.sh/helm/v4/pkg/action"
+	chartiface "helm.sh/helm/v4/pkg/chart"
 	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/strvals"
@@ -24,8 +25,6 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-
-	chartiface "helm.sh/helm/v4/pkg/chart"
 
 	"github.com/redeploy-drill/drill/drills/internal/kube"
 )

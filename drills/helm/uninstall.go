@@ -37,10 +37,13 @@ const pollInterval = 500 * time.Millisecond
 
 // Uninstall removes a release as `helm uninstall --cascade foreground
 // --wait` does, without keeping its history (so nothing of this cycle's
-// release can make the next cycle differ), then checks that nothing of it
-// is left: every object of its manifest gone, no revision in its history,
-// and its namespace gone when drill created it. A release that does not
-// exist is nothing to remove. What is left is a *drills.LeftoverError.
+// release can make the next cycle differ), then waits until nothing of it
+// is left and checks it: every object of its manifest gone (a Deployment
+// only once its pods are, under foreground deletion), no revision in its
+// history, and its namespace gone when drill created it. A release that
+// does not exist is nothing to remove. What is left when ctx ends, or an
+// object that is not even being deleted (helm.sh/resource-policy: keep),
+// is a *drills.LeftoverError.
 func Uninstall(ctx context.Context, r Release, out io.Writer) error {
 	if out == nil {
 		out = io.Discard
@@ -57,6 +60,7 @@ func Uninstall(ctx context.Context, r Release, out io.Writer) error {
 		return fmt.Errorf("uninstall %s: %w", r.Name, err)
 	}
 	// The manifest says what to check afterwards; the uninstall purges it.
+	start := time.Now()
 	var objs []object
 	last, err := cfg.Releases.Last(r.Name)
 	switch {
@@ -72,10 +76,14 @@ func Uninstall(ctx context.Context, r Release, out io.Writer) error {
 		if objs, err = manifestObjects(rel.Manifest, r.Namespace); err != nil {
 			return fmt.Errorf("uninstall %s: %w", r.Name, err)
 		}
-		start := time.Now()
 		u := action.NewUninstall(cfg)
 		u.DeletionPropagation = "foreground"
-		u.WaitStrategy = helmkube.StatusWatcherStrategy
+		// Helm waits for hooks only; drill waits for the deletion itself
+		// (untilGone): Helm's kstatus delete-wait (the watcher strategy)
+		// returns as soon as the objects it has seen are gone, skipping
+		// those whose first status is still Unknown, so a Deployment
+		// waiting for its pods under foreground deletion outlives it.
+		u.WaitStrategy = helmkube.HookOnlyStrategy
 		u.WaitOptions = []helmkube.WaitOption{helmkube.WithWaitContext(ctx)}
 		u.Timeout = timeout(ctx, defaultTimeout)
 		u.KeepHistory = false
@@ -84,20 +92,20 @@ func Uninstall(ctx context.Context, r Release, out io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("uninstall %s: %w", r.Name, err)
 		}
-		fmt.Fprintf(out, "release %s (revision %d) uninstalled from namespace %s with foreground deletion in %.1fs\n",
-			r.Name, rel.Version, r.Namespace, time.Since(start).Seconds())
+		fmt.Fprintf(out, "release %s (revision %d) uninstalled from namespace %s with foreground deletion, history purged\n",
+			r.Name, rel.Version, r.Namespace)
 		if res != nil && res.Info != "" {
 			fmt.Fprintln(out, strings.TrimSpace(res.Info))
 		}
 	}
-	left, err := leftOf(ctx, cfg, c, r, objs)
+	left, err := untilGone(ctx, cfg, c, r, objs)
 	if err != nil {
 		return fmt.Errorf("uninstall %s: check that nothing is left: %w", r.Name, err)
 	}
 	if len(left) > 0 {
 		return &drills.LeftoverError{When: "after uninstalling release " + r.Name, Items: left}
 	}
-	fmt.Fprintf(out, "checked gone: %d object(s) of release %s and its history\n", len(objs), r.Name)
+	fmt.Fprintf(out, "checked gone: %d object(s) of release %s and its history, %.1fs after the uninstall began\n", len(objs), r.Name, time.Since(start).Seconds())
 	if r.DeleteNamespace {
 		if err := deleteNamespace(ctx, c, r.Namespace, out); err != nil {
 			return fmt.Errorf("uninstall %s: %w", r.Name, err)
@@ -106,43 +114,66 @@ func Uninstall(ctx context.Context, r Release, out io.Writer) error {
 	return nil
 }
 
+// untilGone checks that nothing of a release is left, giving objects that
+// are being deleted (a Deployment waiting, under foreground deletion, for
+// its pods) until ctx ends to go; an object that is not being deleted will
+// not go, and is reported at once. It returns what is left.
+func untilGone(ctx context.Context, cfg *action.Configuration, c *kube.Clients, r Release, objs []object) ([]string, error) {
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		left, going, err := leftOf(ctx, cfg, c, r, objs)
+		if err != nil || len(left) == 0 || !going {
+			return left, err
+		}
+		select {
+		case <-ctx.Done():
+			return left, nil
+		case <-tick.C:
+		}
+	}
+}
+
 // leftOf lists what is still there of a release: objects of its manifest
-// and revisions of its history.
-func leftOf(ctx context.Context, cfg *action.Configuration, c *kube.Clients, r Release, objs []object) ([]string, error) {
-	var left []string
+// and revisions of its history. going is set when every object left is
+// being deleted and no history is left, so that waiting may help.
+func leftOf(ctx context.Context, cfg *action.Configuration, c *kube.Clients, r Release, objs []object) (left []string, going bool, err error) {
+	going = true
 	for _, o := range objs {
-		there, err := exists(ctx, c, o.ref)
+		there, deleting, err := exists(ctx, c, o.ref)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if there != "" {
 			left = append(left, there)
+			going = going && deleting
 		}
 	}
 	hist, err := cfg.Releases.History(r.Name)
 	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
-		return nil, fmt.Errorf("read release history: %w", err)
+		return nil, false, fmt.Errorf("read release history: %w", err)
 	}
 	if len(hist) > 0 {
 		left = append(left, fmt.Sprintf("%d revision(s) of release %s in the history (Secrets sh.helm.release.v1.%s.v* -n %s)", len(hist), r.Name, r.Name, r.Namespace))
+		going = false
 	}
-	return left, nil
+	return left, going, nil
 }
 
-// exists names the object when it is still there ("" when gone). An object
-// whose kind the cluster no longer serves (a CRD uninstalled with it)
-// cannot exist.
-func exists(ctx context.Context, c *kube.Clients, ref drills.ObjectRef) (string, error) {
+// exists names the object when it is still there ("" when gone), and says
+// whether it is being deleted. An object whose kind the cluster no longer
+// serves (a CRD uninstalled with it) cannot exist.
+func exists(ctx context.Context, c *kube.Clients, ref drills.ObjectRef) (string, bool, error) {
 	gv, err := schema.ParseGroupVersion(ref.APIVersion)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	m, err := c.Mapping(ctx, gv.WithKind(ref.Kind), 0)
 	if meta.IsNoMatchError(err) {
-		return "", nil
+		return "", false, nil
 	}
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	ns := ref.Namespace
 	if !kube.Namespaced(m) {
@@ -150,22 +181,23 @@ func exists(ctx context.Context, c *kube.Clients, ref drills.ObjectRef) (string,
 	}
 	u, err := c.Resource(m, ns).Get(ctx, ref.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return "", nil
+		return "", false, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("get %s: %w", ref.Name, err)
+		return "", false, fmt.Errorf("get %s: %w", ref.Name, err)
 	}
 	name := kube.DisplayName(m.GroupVersionKind.GroupKind(), ref.Name)
 	if ns != "" {
 		name += " -n " + ns
 	}
-	if u.GetDeletionTimestamp() != nil {
+	deleting := u.GetDeletionTimestamp() != nil
+	if deleting {
 		name += fmt.Sprintf(" (being deleted, finalizers %v)", u.GetFinalizers())
 	}
 	if u.GetAnnotations()["helm.sh/resource-policy"] == "keep" {
 		name += " (kept by its helm.sh/resource-policy: keep annotation)"
 	}
-	return name, nil
+	return name, deleting, nil
 }
 
 // deleteNamespace deletes a namespace drill created for a release, with
