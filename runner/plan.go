@@ -29,6 +29,10 @@ type Plan struct {
 	Target   TargetPlan
 	Steps    []Step // deploy and verify, in order
 	Teardown []Step
+	// CleanupTimeout bounds each cleanup a step deferred to the end of its
+	// cycle (drills.Cleanup) that sets no timeout of its own; zero: the
+	// target's timeout.
+	CleanupTimeout time.Duration
 }
 
 // TargetPlan says how to build a cycle's target.

@@ -375,6 +375,9 @@ func (x *run) cycle(index int) {
 		cl := cleanups.list[i]
 		s := Step{Name: cl.Name, Kind: cl.Kind, Phase: results.PhaseTeardown, Timeout: cl.Timeout}
 		if s.Timeout <= 0 {
+			s.Timeout = x.plan.CleanupTimeout
+		}
+		if s.Timeout <= 0 {
 			s.Timeout = x.plan.Target.Timeout
 		}
 		if keep {

@@ -70,6 +70,10 @@ func Build(s *scenarios.Scenario, opts Options) (*runner.Plan, error) {
 	if p.Target, err = target(s, opts.Logger, opts.TerraformRelay, envRecipe); err != nil {
 		return nil, err
 	}
+	p.CleanupTimeout = s.Spec.Defaults.Timeout.D()
+	if p.CleanupTimeout <= 0 {
+		p.CleanupTimeout = scenarios.DefaultTimeout
+	}
 	for _, st := range s.Spec.Steps {
 		p.Steps = append(p.Steps, step(s, st, st.Phase, opts.Logger))
 	}
