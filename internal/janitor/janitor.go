@@ -35,6 +35,10 @@ import (
 	"github.com/redeploy-drill/drill/scenarios"
 )
 
+// helmUninstallTimeout bounds the uninstall of one Helm release, which
+// waits until nothing of it is left.
+const helmUninstallTimeout = 5 * time.Minute
+
 // Janitor cleans up after dead runs in one results folder.
 type Janitor struct {
 	Store  *results.Store
@@ -373,7 +377,11 @@ func (j *Janitor) remove(ctx context.Context, r deadRun, e results.LedgerEntry, 
 		if err != nil {
 			return err
 		}
-		return helm.Uninstall(ctx, rel, j.log)
+		// Bounded like a run's cleanup: an object a finalizer holds must
+		// not keep gc waiting forever.
+		uctx, cancel := context.WithTimeout(ctx, helmUninstallTimeout)
+		defer cancel()
+		return helm.Uninstall(uctx, rel, j.log)
 	case results.LedgerWorkdir:
 		others := slices.DeleteFunc(slices.Clone(remaining), func(o results.LedgerEntry) bool { return o.ID == e.ID })
 		if err := results.MayRemoveWorkdir(e.Path, others); err != nil {
