@@ -33,6 +33,9 @@ type Env struct {
 	// Applied lists what apply steps of this cycle created, so that a wait step
 	// with no names waits for all of it.
 	Applied []ObjectRef
+	// Cleanups keeps what steps ask to be removed at the end of the cycle
+	// (Defer); the runner sets it.
+	Cleanups Deferrer
 }
 
 // ObjectRef names a Kubernetes object an apply step created.

@@ -37,6 +37,10 @@ const (
 	// LedgerProcesses stands for every process whose environment carries
 	// DRILL_RUN_ID=<RunID>: steps and whatever they started, detached or not.
 	LedgerProcesses = "processes"
+	// LedgerHelmRelease is a Helm release a helm step installs (Kubeconfig,
+	// Namespace, Release; DeleteNamespace when drill creates the namespace
+	// for it), uninstalled at the end of its cycle.
+	LedgerHelmRelease = "helm-release"
 )
 
 // LedgerEntry records one thing a run is about to create ("create", written
@@ -67,8 +71,13 @@ type LedgerEntry struct {
 	// Namespace and Context name a namespace of an existing cluster
 	// (LedgerNamespace), with Kubeconfig: the user's kubeconfig file(s)
 	// the run read, colon-separated, never a copy holding credentials.
-	Namespace string `json:"namespace,omitempty"`
-	Context   string `json:"context,omitempty"`
+	// Namespace and Release also name a Helm release (LedgerHelmRelease)
+	// in the cluster of Kubeconfig; DeleteNamespace says that drill
+	// created the namespace for the release, and deletes it with it.
+	Namespace       string `json:"namespace,omitempty"`
+	Context         string `json:"context,omitempty"`
+	Release         string `json:"release,omitempty"`
+	DeleteNamespace bool   `json:"deleteNamespace,omitempty"`
 	// RunID marks processes (LedgerProcesses).
 	RunID string `json:"runId,omitempty"`
 	// Pid and Host name the drill process that created the entry, so that
@@ -140,6 +149,8 @@ func (e LedgerEntry) Describe() string {
 		return "terraform target"
 	case LedgerWorkdir:
 		return "workdir " + e.Path
+	case LedgerHelmRelease:
+		return "helm release " + e.Release + " in namespace " + e.Namespace + " (kubeconfig " + e.Kubeconfig + ")"
 	}
 	return e.Kind + " " + e.ID
 }

@@ -139,3 +139,32 @@ func redactFiles(dir string, r *drills.Redactor) error {
 		return os.Rename(tmp.Name(), path)
 	})
 }
+
+// cycleCleanups keeps what the steps of one cycle deferred to its end
+// (drills.Env.Defer), each already in the ledger with its ID.
+type cycleCleanups struct {
+	list []drills.Cleanup
+}
+
+// cleanups gives env a Deferrer that writes each cleanup's ledger entry
+// (c<N>/<kind>/<n>) before the step goes on to create what it removes, and
+// keeps the cleanup for the end of the cycle. An entry that cannot be
+// written is an error for the step, which must then create nothing.
+func (x *run) cleanups(env *drills.Env) *cycleCleanups {
+	cc := &cycleCleanups{}
+	env.Cleanups = drills.DeferFunc(func(cl drills.Cleanup) error {
+		e := cl.Entry
+		e.ID = fmt.Sprintf("c%d/%s/%d", env.Cycle, e.Kind, len(cc.list)+1)
+		e.Cycle = env.Cycle
+		if x.ledger != nil {
+			if err := x.ledger.Create(e); err != nil {
+				x.log.Warn("could not write the ledger", zap.Error(err))
+				return fmt.Errorf("write the ledger: %w", err)
+			}
+		}
+		cl.Entry = e
+		cc.list = append(cc.list, cl)
+		return nil
+	})
+	return cc
+}

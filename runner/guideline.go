@@ -164,13 +164,21 @@ func (x *run) guideline(plannedCycles int) *results.Guideline {
 	}
 
 	// idempotent
+	off := ""
+	if len(x.idemOff) > 0 {
+		off = "turned off for step " + strings.Join(x.idemOff, ", ") + " (idempotent: false)"
+	}
 	switch {
 	case len(x.notIdempotent) > 0:
 		add(CheckIdempotent, false, strings.Join(x.notIdempotent, "; "))
 	case !x.plan.Target.Idempotent:
 		add(CheckIdempotent, true, "check turned off in the scenario (idempotent: false)")
+	case x.idemChecked && off != "":
+		add(CheckIdempotent, true, "re-applying right after deploy changes nothing; "+off)
 	case x.idemChecked:
 		add(CheckIdempotent, true, "re-applying right after deploy changes nothing")
+	case off != "":
+		add(CheckIdempotent, true, "check "+off)
 	default:
 		add(CheckIdempotent, true, "not supported by this target and these steps")
 	}

@@ -29,6 +29,10 @@ type Plan struct {
 	Target   TargetPlan
 	Steps    []Step // deploy and verify, in order
 	Teardown []Step
+	// CleanupTimeout bounds each cleanup a step deferred to the end of its
+	// cycle (drills.Cleanup) that sets no timeout of its own; zero: the
+	// target's timeout.
+	CleanupTimeout time.Duration
 }
 
 // TargetPlan says how to build a cycle's target.
@@ -48,7 +52,7 @@ type TargetPlan struct {
 // Step is one scenario step with everything the runner attaches to it.
 type Step struct {
 	Name       string
-	Kind       string // run, http, apply, wait, loadImages, manual
+	Kind       string // run, http, apply, wait, helm, loadImages, manual
 	Phase      string // deploy, verify, teardown
 	Owner      string
 	Timeout    time.Duration
@@ -58,6 +62,9 @@ type Step struct {
 	Manual string
 	// Action is nil for a manual step that is only a human's task.
 	Action drills.Step
+	// IdempotencyOff turns off the step's own idempotency check (its
+	// Action's CheckIdempotent): `idempotent: false` on the step.
+	IdempotencyOff bool
 }
 
 // IdempotencyChecker is a step (such as an apply) that can tell whether

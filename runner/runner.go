@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,7 +74,9 @@ type run struct {
 	leftovers     []string
 	notIdempotent []string
 	idemChecked   bool
-	keptWorkdirs  []string
+	// idemOff names the steps whose check the scenario turned off.
+	idemOff      []string
+	keptWorkdirs []string
 	// scratchScope is what the target's from-scratch check covers, when it
 	// says so (ScratchScoper).
 	scratchScope string
@@ -289,6 +292,7 @@ func (x *run) cycle(index int) {
 
 	failed := false // a deploy/verify step or provision failed
 	var target drills.Target
+	cleanups := x.cleanups(env)
 
 	// Fresh workdir with a copy of the source, recorded as a step of the
 	// provision phase so its time is visible.
@@ -379,6 +383,30 @@ func (x *run) cycle(index int) {
 			continue
 		}
 		x.recordTeardown(c, env, s, action(s))
+	}
+	// What steps deferred to the end of the cycle (Helm releases), newest
+	// first, before the target goes: on a cluster that stays, nothing else
+	// would remove it.
+	for i := len(cleanups.list) - 1; i >= 0; i-- {
+		cl := cleanups.list[i]
+		s := Step{Name: cl.Name, Kind: cl.Kind, Phase: results.PhaseTeardown, Timeout: cl.Timeout}
+		if s.Timeout <= 0 {
+			s.Timeout = x.plan.CleanupTimeout
+		}
+		if s.Timeout <= 0 {
+			s.Timeout = x.plan.Target.Timeout
+		}
+		if keep {
+			x.skip(c, env, s, "kept for debugging (--keep-on-failure)")
+			continue
+		}
+		x.recordTeardown(c, env, s, func(ctx context.Context, env *drills.Env) error {
+			if err := cl.Remove(ctx, env); err != nil {
+				return err
+			}
+			x.ledgerRelease(cl.Entry.ID)
+			return nil
+		})
 	}
 	if target != nil {
 		if keep {
@@ -495,7 +523,13 @@ func (x *run) checkIdempotent(env *drills.Env, target drills.Target) {
 		if s.Phase != results.PhaseDeploy {
 			continue
 		}
-		if ic, ok := s.Action.(IdempotencyChecker); ok {
+		ic, ok := s.Action.(IdempotencyChecker)
+		switch {
+		case ok && s.IdempotencyOff:
+			if !slices.Contains(x.idemOff, s.Name) {
+				x.idemOff = append(x.idemOff, s.Name)
+			}
+		case ok:
 			check("step "+s.Name, ic.CheckIdempotent(ctx, env))
 		}
 	}

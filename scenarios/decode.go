@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -219,11 +220,82 @@ func (d *decoder) decodeNode(path string, n *yaml.Node, v reflect.Value) {
 			return
 		}
 		v.SetBool(b)
+	case reflect.Interface:
+		if x := d.free(path, n); x != nil {
+			v.Set(reflect.ValueOf(x))
+		}
 	default:
 		// Only reached if types.go gains a field of a kind this walker
 		// does not know; the test loading valid-full.yaml catches it.
 		d.add(posOf(n), path, "internal error: cannot decode into %s", v.Type())
 	}
+}
+
+// free decodes a free-form value (helm.values) into JSON-like data:
+// mappings with string keys, lists, strings, numbers, booleans and null,
+// what a Helm values file holds. It keeps the walker's guarantees: every
+// node counts against the alias budget, merge keys are resolved, duplicate
+// keys are reported, and every nested field has a position for messages.
+// A timestamp or any other tagged scalar stays the string it is written as,
+// as Helm (which reads values through JSON) would see it.
+func (d *decoder) free(path string, n *yaml.Node) any {
+	switch n.Kind {
+	case yaml.MappingNode:
+		m := map[string]any{}
+		for _, p := range d.pairs(path, n) {
+			child := childPath(path, p.key.Value)
+			d.idx.key[child] = posOf(p.key)
+			d.idx.parent[child] = path
+			if !d.spend(child, p.val) {
+				return m
+			}
+			val := resolveAlias(p.val)
+			d.idx.val[child] = posOf(val)
+			m[p.key.Value] = d.free(child, val)
+		}
+		return m
+	case yaml.SequenceNode:
+		list := make([]any, 0, len(n.Content))
+		for i, item := range n.Content {
+			child := itemPath(path, i)
+			d.idx.parent[child] = path
+			if !d.spend(child, item) {
+				return list
+			}
+			item = resolveAlias(item)
+			d.idx.val[child] = posOf(item)
+			list = append(list, d.free(child, item))
+		}
+		return list
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return nil
+		case "!!bool":
+			var b bool
+			if n.Decode(&b) == nil {
+				return b
+			}
+		case "!!int":
+			var i int64
+			if n.Decode(&i) == nil {
+				return i
+			}
+			// Too big for 64 bits: a number all the same, as JSON has it.
+			fallthrough
+		case "!!float":
+			var f float64
+			if n.Decode(&f) == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+				return f
+			}
+			d.add(posOf(n), path, "%s is not a number a values file can hold (no infinity or NaN)", short(n.Value))
+			d.idx.bad[path] = true
+			return nil
+		}
+		return n.Value
+	}
+	d.wrongType(path, n, "a value")
+	return nil
 }
 
 func (d *decoder) wrongType(path string, n *yaml.Node, want string) {

@@ -124,6 +124,9 @@ func (s *Scenario) stepDefaults(st *Step, phase string) {
 	if w := st.Wait; w != nil && w.For == "" {
 		w.For = DefaultWaitFor
 	}
+	if h := st.Helm; h != nil && h.Release == "" {
+		h.Release = st.Name
+	}
 }
 
 // resolveSource makes p absolute: relative paths are relative to the folder

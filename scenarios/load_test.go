@@ -189,6 +189,35 @@ func TestLoadValidCluster(t *testing.T) {
 	assert.NoError(t, s.Validate(), "${KUBECONFIG} is defined in steps of a cluster target")
 }
 
+func TestLoadValidHelm(t *testing.T) {
+	s, err := Load("testdata/valid-helm.yaml")
+	require.NoError(t, err)
+
+	require.Len(t, s.Spec.Steps, 2)
+	chart, def := s.Spec.Steps[0], s.Spec.Steps[1]
+	assert.Equal(t, &HelmAction{
+		Chart: "charts/web", Release: "web", Namespace: "web",
+		Values: map[string]any{
+			"replicaCount": int64(2),
+			"image":        map[string]any{"repository": "hello", "pullPolicy": "Never"},
+			"ports":        []any{int64(8080), map[string]any{"name": "metrics", "port": int64(9090)}},
+			"enabled":      true,
+			"ratio":        0.5,
+			"nothing":      nil,
+			"when":         "2026-01-02", // as written: Helm reads values through JSON
+			"greeting":     "hi ${TAG}",
+		},
+		ValuesFiles: []string{"charts/web/values-ci.yaml"},
+		Set:         map[string]string{"image.tag": "${TAG}", "replicaCount": "3"},
+	}, chart.Helm)
+	assert.Equal(t, ptr(false), chart.Idempotent)
+	assert.Equal(t, &HelmAction{Chart: "charts/web.tgz", Release: "web-default"}, def.Helm, "the release defaults to the step's name")
+	assert.Nil(t, def.Idempotent, "unset: the check is on")
+	line, col := s.Pos("spec.steps[0].helm.values.ports[1].port")
+	assert.Equal(t, []int{20, 47}, []int{line, col}, "nested values have positions for messages")
+	assert.NoError(t, s.Validate())
+}
+
 func TestLoadValidMinimalGetsDefaults(t *testing.T) {
 	s, err := Load("testdata/valid-minimal.yaml")
 	require.NoError(t, err)
@@ -242,7 +271,7 @@ func TestLoadInvalid(t *testing.T) {
 		want []want
 	}{
 		{"invalid-unknown-field.yaml", []want{{9, 7, "spec.steps[0].rnu", `unknown field "rnu" (did you mean "run"?)`}}},
-		{"invalid-two-actions.yaml", []want{{10, 7, "spec.steps[0].http", "exactly one action (run, http, apply, wait or loadImages), and this one already has run"}}},
+		{"invalid-two-actions.yaml", []want{{10, 7, "spec.steps[0].http", "exactly one action (run, http, apply, wait, helm or loadImages), and this one already has run"}}},
 		{"invalid-bad-duration.yaml", []want{{10, 16, "spec.steps[0].timeout", `invalid duration "30": missing unit`}}},
 		{"invalid-wrong-type.yaml", []want{{7, 11, "spec.cycles", `expected an integer, got the string "two"`}}},
 		{"invalid-missing-name.yaml", []want{{3, 1, "metadata.name", "required field is missing"}}},
@@ -302,6 +331,20 @@ func TestLoadInvalid(t *testing.T) {
 		{"invalid-manual-type.yaml", []want{{9, 15, "spec.steps[0].manual", "expected instructions for the operator (a string) or true, got the number 3"}}},
 		{"invalid-alias-bomb.yaml", []want{{17, 49, "spec.steps[1].http.headers", "more than 100000 YAML nodes once anchors and aliases are resolved: too big for a scenario, or an alias bomb"}}},
 		{"invalid-merge-cycle.yaml", []want{{5, 11, "metadata.labels", "a merge key (<<) refers to the mapping that holds it"}}},
+		{"invalid-helm.yaml", []want{
+			{9, 7, "spec.steps[0].helm.chart", "required field is missing: a chart folder or .tgz"},
+			{11, 7, "spec.steps[1].helm", `the release name defaults to the step's name "Bad Name", which is not a valid Helm release name`},
+			{14, 16, "spec.steps[2].helm.chart", `"../outside" escapes the workdir with ..`},
+			{15, 18, "spec.steps[2].helm.release", `invalid release name "Web_1"`},
+			{16, 20, "spec.steps[2].helm.namespace", `invalid namespace "Web"`},
+			{17, 23, "spec.steps[2].helm.valuesFiles[0]", `"/etc/values.yaml" must be relative to the workdir`},
+			{18, 31, "spec.steps[2].helm.values.image.tag", "${UNDEFINED} is not defined"},
+			{18, 53, "spec.steps[2].helm.values.big", ".inf is not a number a values file can hold"},
+			{19, 15, `spec.steps[2].helm.set["a=b"]`, `invalid key "a=b"`},
+			{19, 30, "spec.steps[2].helm.set.tag", "${ALSO_UNDEFINED} is not defined"},
+			{22, 7, "spec.steps[3].idempotent", "only a helm or apply step has an idempotency check to turn off; this one is a run step"},
+			{24, 7, "spec.steps[4].helm", "a step has exactly one action (run, http, apply, wait, helm or loadImages), and this one already has apply"},
+		}},
 		{"invalid-undefined-variable.yaml", []want{
 			{8, 30, "spec.target.terraform.vars.host", "${DRILL_OUTPUT_HOST} is not defined here: target outputs (DRILL_OUTPUT_<NAME>) exist only after provision, so spec.target fields cannot use them"},
 			{15, 19, "spec.steps[2].http.url", "${APP_PROT} is not defined: set it in spec.env, spec.passEnv or spec.secrets (did you mean ${APP_PORT}?)"},

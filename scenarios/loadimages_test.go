@@ -46,7 +46,7 @@ func TestLoadImagesValidation(t *testing.T) {
 		{"a string, not a list", kindTarget + "  steps: [{name: a, loadImages: hello:dev}]",
 			[]want{{6, 33, "spec.steps[0].loadImages", `expected a list, got the string "hello:dev"`}}},
 		{"a second action", kindTarget + "  steps: [{name: a, run: make, loadImages: [hello:dev]}]",
-			[]want{{6, 32, "spec.steps[0].loadImages", "a step has exactly one action (run, http, apply, wait or loadImages), and this one already has run"}}},
+			[]want{{6, 32, "spec.steps[0].loadImages", "a step has exactly one action (run, http, apply, wait, helm or loadImages), and this one already has run"}}},
 		{"a typo is not also a step without action", kindTarget + "  steps: [{name: a, loadImage: [hello:dev]}]",
 			[]want{{6, 21, "spec.steps[0].loadImage", `unknown field "loadImage" (did you mean "loadImages"?)`}}},
 	}

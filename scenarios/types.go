@@ -157,6 +157,13 @@ type Step struct {
 	HTTP  *HTTPAction  `yaml:"http"`
 	Apply *ApplyAction `yaml:"apply"`
 	Wait  *WaitAction  `yaml:"wait"`
+	Helm  *HelmAction  `yaml:"helm"`
+
+	// Idempotent, false, turns off the step's own idempotency check (a
+	// helm step's dry-run upgrade, an apply step's dry-run re-apply).
+	// Unset means on.
+	Idempotent *bool `yaml:"idempotent"`
+
 	// LoadImages names local Docker images to load into every node of the
 	// kind target's cluster (kind target only), typically built by an
 	// earlier step from the cycle's source.
@@ -188,6 +195,17 @@ type WaitAction struct {
 	Resources []string `yaml:"resources"` // kind/name
 	Namespace string   `yaml:"namespace"`
 	For       string   `yaml:"for"`
+}
+
+// HelmAction installs or upgrades a Helm chart from the workdir.
+type HelmAction struct {
+	Chart     string `yaml:"chart"`     // a chart folder or .tgz, relative to the workdir
+	Release   string `yaml:"release"`   // default: the step's name
+	Namespace string `yaml:"namespace"` // default: the target's namespace, else "default"
+	// Values are inline values, free-form YAML (any mapping).
+	Values      map[string]any    `yaml:"values"`
+	ValuesFiles []string          `yaml:"valuesFiles"`
+	Set         map[string]string `yaml:"set"` // like helm --set key=value
 }
 
 // Duration is a time.Duration written as "30s", "5m", "1h30m" in YAML.

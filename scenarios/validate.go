@@ -438,7 +438,7 @@ func (v *validator) step(p string, st *Step, teardown bool, names map[string]str
 	for _, a := range []struct {
 		name string
 		set  bool
-	}{{"run", st.Run != nil}, {"http", st.HTTP != nil}, {"apply", st.Apply != nil}, {"wait", st.Wait != nil}, {"loadImages", loadImages}} {
+	}{{"run", st.Run != nil}, {"http", st.HTTP != nil}, {"apply", st.Apply != nil}, {"wait", st.Wait != nil}, {"helm", st.Helm != nil}, {"loadImages", loadImages}} {
 		if a.set {
 			actions = append(actions, a.name)
 		}
@@ -466,10 +466,20 @@ func (v *validator) step(p string, st *Step, teardown bool, names map[string]str
 	if loadImages && v.ok(p+".loadImages") {
 		v.loadImages(p+".loadImages", st.LoadImages)
 	}
+	if st.Helm != nil && v.ok(p+".helm") {
+		v.helm(p+".helm", st.Helm, st.Name)
+	}
+	if ip := p + ".idempotent"; st.Idempotent != nil && v.ok(ip) && st.Apply == nil && st.Helm == nil {
+		kind := "manual"
+		if len(actions) > 0 {
+			kind = actions[0]
+		}
+		v.atKey(ip, "only a helm or apply step has an idempotency check to turn off; this one is a %s step", kind)
+	}
 }
 
 // stepActions are the actions a step can have, exactly one of them.
-var stepActions = []string{"run", "http", "apply", "wait", "loadImages"}
+var stepActions = []string{"run", "http", "apply", "wait", "helm", "loadImages"}
 
 // orList writes names as "a, b or c".
 func orList(names []string) string {
@@ -584,6 +594,95 @@ func (v *validator) loadImages(p string, images []string) {
 			}
 		}
 	}
+}
+
+// releaseName is what Helm accepts as a release name: a lowercase DNS
+// name (labels separated by dots), at most 53 characters, so that the
+// names Helm derives from it still fit Kubernetes' limits.
+var releaseName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+// maxReleaseName is Helm's limit on release names.
+const maxReleaseName = 53
+
+func (v *validator) helm(p string, h *HelmAction, stepName string) {
+	cp := p + ".chart"
+	switch {
+	case h.Chart == "" && v.has(cp):
+		v.at(cp, "must not be empty")
+	case h.Chart == "":
+		v.missing(p, "chart", "required field is missing: a chart folder or .tgz, relative to the workdir")
+	case v.expandable(cp, h.Chart, stepScope):
+		v.relPath(cp, h.Chart)
+	}
+	rp := p + ".release"
+	switch {
+	case !v.ok(rp):
+	case h.Release == "" && v.has(rp):
+		v.at(rp, "must not be empty (leave it out to use the step's name)")
+	case h.Release == "":
+		// The default: the step's name, checked as a release name.
+		if stepName != "" && (len(stepName) > maxReleaseName || !releaseName.MatchString(stepName)) {
+			v.atKey(p, "the release name defaults to the step's name %q, which is not a valid Helm release name (lowercase letters, digits, - and ., at most %d characters): set release", short(stepName), maxReleaseName)
+		}
+	case !v.expandable(rp, h.Release, stepScope):
+	case strings.Contains(h.Release, "${"):
+	case len(h.Release) > maxReleaseName || !releaseName.MatchString(h.Release):
+		v.at(rp, "invalid release name %q: want lowercase letters, digits, - and ., at most %d characters", short(h.Release), maxReleaseName)
+	}
+	v.namespace(p+".namespace", h.Namespace)
+	if v.ok(p + ".valuesFiles") {
+		for i, f := range h.ValuesFiles {
+			fp := itemPath(p+".valuesFiles", i)
+			switch {
+			case f == "":
+				v.at(fp, "must not be empty")
+			case v.expandable(fp, f, stepScope):
+				v.relPath(fp, f)
+			}
+		}
+	}
+	if v.ok(p + ".values") {
+		for _, k := range sortedAnyKeys(h.Values) {
+			v.freeValue(childPath(p+".values", k), h.Values[k])
+		}
+	}
+	if v.ok(p + ".set") {
+		for _, k := range sortedKeys(h.Set) {
+			sp := childPath(p+".set", k)
+			switch {
+			case strings.TrimSpace(k) == "" || strings.ContainsAny(k, "=,"):
+				v.atKey(sp, "invalid key %q: a values path like image.tag or list[0].name, without = or ,", short(k))
+			default:
+				v.expandable(sp, h.Set[k], stepScope)
+			}
+		}
+	}
+}
+
+// freeValue checks the ${NAME} references of every string in a free-form
+// value (helm.values), which drill expands like any other string field.
+func (v *validator) freeValue(path string, x any) {
+	switch x := x.(type) {
+	case string:
+		v.expandable(path, x, stepScope)
+	case map[string]any:
+		for _, k := range sortedAnyKeys(x) {
+			v.freeValue(childPath(path, k), x[k])
+		}
+	case []any:
+		for i, e := range x {
+			v.freeValue(itemPath(path, i), e)
+		}
+	}
+}
+
+func sortedAnyKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func (v *validator) namespace(path, ns string) { v.namespaceIn(path, ns, stepScope) }

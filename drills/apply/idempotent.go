@@ -3,9 +3,6 @@ package apply
 import (
 	"context"
 	"fmt"
-	"reflect"
-	"sort"
-	"strconv"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -66,7 +63,7 @@ func CheckIdempotent(ctx context.Context, env *drills.Env, path, namespace strin
 		if err != nil {
 			return fmt.Errorf("idempotency check of %s: dry-run apply: %w", name, err)
 		}
-		if paths := diffPaths(comparable(live), comparable(dry)); len(paths) > 0 {
+		if paths := kube.DiffPaths(comparable(live), comparable(dry), maxPathsPerObject); len(paths) > 0 {
 			changes = append(changes, name+" ("+strings.Join(paths, ", ")+")")
 		}
 	}
@@ -87,49 +84,4 @@ func comparable(u *unstructured.Unstructured) map[string]any {
 		}
 	}
 	return c
-}
-
-// diffPaths lists the dotted paths where a and b differ, at most
-// maxPathsPerObject of them (then "..."), sorted.
-func diffPaths(a, b map[string]any) []string {
-	var out []string
-	walk("", a, b, &out)
-	sort.Strings(out)
-	if len(out) > maxPathsPerObject {
-		out = append(out[:maxPathsPerObject], "...")
-	}
-	return out
-}
-
-func walk(prefix string, a, b any, out *[]string) {
-	am, aok := a.(map[string]any)
-	bm, bok := b.(map[string]any)
-	if aok && bok {
-		keys := map[string]bool{}
-		for k := range am {
-			keys[k] = true
-		}
-		for k := range bm {
-			keys[k] = true
-		}
-		for k := range keys {
-			p := k
-			if prefix != "" {
-				p = prefix + "." + k
-			}
-			walk(p, am[k], bm[k], out)
-		}
-		return
-	}
-	as, aok := a.([]any)
-	bs, bok := b.([]any)
-	if aok && bok && len(as) == len(bs) {
-		for i := range as {
-			walk(prefix+"["+strconv.Itoa(i)+"]", as[i], bs[i], out)
-		}
-		return
-	}
-	if !reflect.DeepEqual(a, b) {
-		*out = append(*out, prefix)
-	}
 }

@@ -98,11 +98,7 @@ type item struct {
 
 // Run polls until every resource is Current.
 func (s *Step) Run(ctx context.Context, env *drills.Env) error {
-	kubeconfig, err := kube.KubeconfigPath(env)
-	if err != nil {
-		return fmt.Errorf("wait: %w", err)
-	}
-	c, err := kube.New(kubeconfig, env.Output())
+	c, err := clients(env)
 	if err != nil {
 		return fmt.Errorf("wait: %w", err)
 	}
@@ -110,11 +106,49 @@ func (s *Step) Run(ctx context.Context, env *drills.Env) error {
 	if err != nil {
 		return fmt.Errorf("wait: %w", err)
 	}
-	out := env.Output()
 	if len(items) == 0 {
-		fmt.Fprintln(out, "nothing to wait for: no resources named and nothing applied in this cycle")
+		fmt.Fprintln(env.Output(), "nothing to wait for: no resources named and nothing applied in this cycle")
 		return nil
 	}
+	return s.until(ctx, env, c, items)
+}
+
+// ForObjects waits until every object is ready, exactly as a wait step
+// naming them would (the same kstatus rules, the same log lines), and fails
+// the same way: a *drills.EvidenceError with the objects' status, events,
+// pods' waiting reasons and log tails. Other actions that create objects
+// (helm) wait through it, so their evidence reads like a wait step's. An
+// object of a namespaced kind without a namespace is in "default".
+func ForObjects(ctx context.Context, env *drills.Env, objs []drills.ObjectRef, opts ...Option) error {
+	s := New(nil, "", opts...).(*Step)
+	c, err := clients(env)
+	if err != nil {
+		return fmt.Errorf("wait: %w", err)
+	}
+	var items []*item
+	seen := map[string]bool{}
+	for _, ref := range objs {
+		if err := addRef(ctx, c, ref, &items, seen); err != nil {
+			return fmt.Errorf("wait: %w", err)
+		}
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	return s.until(ctx, env, c, items)
+}
+
+func clients(env *drills.Env) (*kube.Clients, error) {
+	kubeconfig, err := kube.KubeconfigPath(env)
+	if err != nil {
+		return nil, err
+	}
+	return kube.New(kubeconfig, env.Output())
+}
+
+// until polls items until every one is Current, one fails, or ctx ends.
+func (s *Step) until(ctx context.Context, env *drills.Env, c *kube.Clients, items []*item) error {
+	out := env.Output()
 	start := time.Now()
 	tick := time.NewTicker(s.interval)
 	defer tick.Stop()
@@ -221,36 +255,49 @@ func (s *Step) fail(ctx context.Context, c *kube.Clients, items []*item, err err
 	return &drills.EvidenceError{Err: err, Evidence: collect(ectx, c, items, s.logLines)}
 }
 
+// addItem adds the object name of mapping m in namespace ns to items,
+// unless it is there already.
+func addItem(items *[]*item, seen map[string]bool, m *meta.RESTMapping, ns, name string) {
+	if !kube.Namespaced(m) {
+		ns = ""
+	} else if ns == "" {
+		ns = metav1.NamespaceDefault
+	}
+	display := kube.DisplayName(m.GroupVersionKind.GroupKind(), name)
+	if ns != "" {
+		display += " -n " + ns
+	}
+	if seen[display] {
+		return
+	}
+	seen[display] = true
+	*items = append(*items, &item{mapping: m, ns: ns, name: name, display: display, status: status.UnknownStatus})
+}
+
+// addRef adds an object named by its apiVersion and kind to items.
+func addRef(ctx context.Context, c *kube.Clients, ref drills.ObjectRef, items *[]*item, seen map[string]bool) error {
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil {
+		return fmt.Errorf("object %s: %w", kube.RefName(ref), err)
+	}
+	m, err := c.Mapping(ctx, gv.WithKind(ref.Kind), 0)
+	if err != nil {
+		return fmt.Errorf("object %s: %w", kube.RefName(ref), err)
+	}
+	addItem(items, seen, m, ref.Namespace, ref.Name)
+	return nil
+}
+
 // items resolves the resources to wait for.
 func (s *Step) items(ctx context.Context, env *drills.Env, c *kube.Clients) ([]*item, error) {
 	var items []*item
 	seen := map[string]bool{}
-	add := func(m *meta.RESTMapping, ns, name string) {
-		if !kube.Namespaced(m) {
-			ns = ""
-		}
-		display := kube.DisplayName(m.GroupVersionKind.GroupKind(), name)
-		if ns != "" {
-			display += " -n " + ns
-		}
-		if seen[display] {
-			return
-		}
-		seen[display] = true
-		items = append(items, &item{mapping: m, ns: ns, name: name, display: display, status: status.UnknownStatus})
-	}
 	defaultNS := kube.Namespace(env, s.namespace)
 	if len(s.resources) == 0 {
 		for _, ref := range env.Applied {
-			gv, err := schema.ParseGroupVersion(ref.APIVersion)
-			if err != nil {
-				return nil, fmt.Errorf("applied object %s: %w", kube.RefName(ref), err)
+			if err := addRef(ctx, c, ref, &items, seen); err != nil {
+				return nil, fmt.Errorf("applied %w", err)
 			}
-			m, err := c.Mapping(ctx, gv.WithKind(ref.Kind), 0)
-			if err != nil {
-				return nil, err
-			}
-			add(m, ref.Namespace, ref.Name)
 		}
 		return items, nil
 	}
@@ -266,7 +313,7 @@ func (s *Step) items(ctx context.Context, env *drills.Env, c *kube.Clients) ([]*
 			}
 			return nil, fmt.Errorf("resource %q: %w", r, err)
 		}
-		add(m, defaultNS, name)
+		addItem(&items, seen, m, defaultNS, name)
 	}
 	return items, nil
 }

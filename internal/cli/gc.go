@@ -20,10 +20,11 @@ func newGCCommand(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "gc",
-		Short: "Find and remove what dead runs left behind (processes, kind clusters, Terraform state, workdirs)",
+		Short: "Find and remove what dead runs left behind (processes, Helm releases, kind clusters, Terraform state, workdirs)",
 		Long: `gc reads the ledger of every run in the results folder whose drill is no longer alive
 (killed with -9, machine rebooted, teardown failed) and removes what it recorded and never
-released: processes carrying the run's DRILL_RUN_ID, kind clusters, Terraform targets
+released: processes carrying the run's DRILL_RUN_ID, Helm releases (uninstalled with
+foreground deletion and checked gone, before their cluster), kind clusters, Terraform targets
 (terraform destroy with the saved state, the same variables, var files and environment as the
 run: passed variables and secrets are read again from gc's own environment) and cycle
 workdirs. An item is reported removed only once it is gone and checked gone; anything else

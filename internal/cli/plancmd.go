@@ -71,24 +71,28 @@ func printPlan(w io.Writer, s *scenarios.Scenario, cycles int) {
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", n, name, phase, timeout, r, action)
 	}
 	timeout := sp.Defaults.Timeout.D()
+	ns := targetNamespace(sp.Target)
 	row("workdir", "provision", timeout, 0, "new empty folder + copy of source")
 	row("provision", "provision", timeout, 0, describeTarget(sp.Target))
 	for _, st := range sp.Steps {
 		if st.Phase == "verify" {
 			break
 		}
-		row(st.Name, st.Phase, st.Timeout.D(), retries(st), plan.Describe(st)+manualNote(st))
+		row(st.Name, st.Phase, st.Timeout.D(), retries(st), plan.DescribeIn(st, ns)+manualNote(st))
 	}
-	fmt.Fprintf(tw, "  ·\t(idempotency check)\t\t\t\t%s\n", idemNote(sp.Target))
+	fmt.Fprintf(tw, "  ·\t(idempotency check)\t\t\t\t%s\n", idemNote(sp))
 	verify := false
 	for _, st := range sp.Steps {
 		verify = verify || st.Phase == "verify"
 		if verify {
-			row(st.Name, st.Phase, st.Timeout.D(), retries(st), plan.Describe(st)+manualNote(st))
+			row(st.Name, st.Phase, st.Timeout.D(), retries(st), plan.DescribeIn(st, ns)+manualNote(st))
 		}
 	}
 	for _, st := range sp.Teardown {
-		row(st.Name, "teardown", st.Timeout.D(), retries(st), plan.Describe(st)+" (always runs)")
+		row(st.Name, "teardown", st.Timeout.D(), retries(st), plan.DescribeIn(st, ns)+" (always runs)")
+	}
+	for _, cl := range plan.Cleanups(s, ns) {
+		row(cl.Name, "teardown", timeout, 0, cl.Action+" (always runs)")
 	}
 	row("destroy", "teardown", timeout, 0, "destroy the target, then check nothing is left (always runs)")
 	tw.Flush()
@@ -164,20 +168,60 @@ func printComposeServices(w io.Writer, s *scenarios.Scenario) {
 	tw.Flush()
 }
 
-func idemNote(t scenarios.Target) string {
+// targetNamespace is the namespace the target gives Kubernetes steps that
+// name none ("": Kubernetes' default); for the cluster target, the
+// namespace the scenario names (else each cycle gets its own).
+func targetNamespace(t scenarios.Target) string {
+	if t.Cluster != nil && t.Cluster.Namespace != "" {
+		return t.Cluster.Namespace
+	}
+	return ""
+}
+
+func idemNote(sp scenarios.Spec) string {
+	t := sp.Target
 	if t.Terraform != nil && t.Terraform.Idempotent != nil && !*t.Terraform.Idempotent {
 		return "off (idempotent: false)"
-	}
-	if t.Terraform != nil {
-		return "terraform plan must be empty"
-	}
-	if t.Kind != nil || t.Cluster != nil {
-		return "dry-run re-apply of every apply step must change nothing"
 	}
 	if t.Compose != nil {
 		return "not supported by target compose"
 	}
-	return "not supported by target none"
+	if t.Terraform == nil && t.Kind == nil && t.Cluster == nil {
+		return "not supported by target none"
+	}
+	var checks, off []string
+	if t.Terraform != nil {
+		checks = append(checks, "terraform plan must be empty")
+	}
+	var apply, helm bool
+	for _, st := range sp.Steps {
+		if st.Phase != scenarios.PhaseDeploy || (st.Apply == nil && st.Helm == nil) {
+			continue
+		}
+		if st.Idempotent != nil && !*st.Idempotent {
+			off = append(off, st.Name)
+			continue
+		}
+		apply = apply || st.Apply != nil
+		helm = helm || st.Helm != nil
+	}
+	if apply {
+		checks = append(checks, "dry-run re-apply of every apply step must change nothing")
+	}
+	if helm {
+		checks = append(checks, "dry-run upgrade of every helm step must render the same manifest and values")
+	}
+	note := strings.Join(checks, "; ")
+	if len(off) > 0 {
+		if note != "" {
+			note += "; "
+		}
+		note += "off for " + strings.Join(off, ", ") + " (idempotent: false)"
+	}
+	if note == "" {
+		return "dry-run re-apply of every apply step must change nothing"
+	}
+	return note
 }
 
 func manualNote(st scenarios.Step) string {

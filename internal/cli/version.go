@@ -19,7 +19,7 @@ func newVersionCommand(a *app) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print the version of drill and of the tools it found (terraform, docker, docker compose, kind library)",
+		Short: "Print the version of drill and of the tools it found (terraform, docker, docker compose, kind and Helm libraries)",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			tools := toolVersions(cmd.Context(), true, true)
@@ -28,7 +28,7 @@ func newVersionCommand(a *app) *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(tools)
 			}
-			for _, k := range []string{"drill", "terraform", "docker", "compose", "kind"} {
+			for _, k := range []string{"drill", "terraform", "docker", "compose", "kind", "helm"} {
 				v := tools[k]
 				if v == "" {
 					v = "not found"
@@ -46,7 +46,7 @@ func newVersionCommand(a *app) *cobra.Command {
 // is asked only when wanted: a stopped Docker daemon makes docker slow, and
 // starting terraform costs a quarter second a run.
 func toolVersions(ctx context.Context, withTerraform, withDocker bool) map[string]string {
-	tools := map[string]string{"drill": Version, "kind": moduleVersion("sigs.k8s.io/kind")}
+	tools := map[string]string{"drill": Version, "kind": moduleVersion("sigs.k8s.io/kind"), "helm": moduleVersion("helm.sh/helm/v4")}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if withTerraform {

@@ -1,7 +1,8 @@
 // Package janitor is drill gc: it removes what dead drill runs left behind.
 // It reads each run's ledger (results.Ledger), finds the entries created and
 // never released, and removes them: processes carrying the run's
-// DRILL_RUN_ID, kind clusters, namespaces of existing clusters (only those
+// DRILL_RUN_ID, Helm releases (uninstalled as the run's cleanup would
+// have), kind clusters, namespaces of existing clusters (only those
 // carrying the run's labels), Compose projects (by their label, without
 // the compose file), Terraform targets (terraform destroy with the saved
 // state, run exactly as the run ran it) and cycle workdirs. An
@@ -28,6 +29,7 @@ import (
 
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/cluster"
+	"github.com/redeploy-drill/drill/drills/helm"
 	"github.com/redeploy-drill/drill/drills/kind"
 	"github.com/redeploy-drill/drill/drills/terraform"
 	"github.com/redeploy-drill/drill/internal/plan"
@@ -35,6 +37,10 @@ import (
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/scenarios"
 )
+
+// helmUninstallTimeout bounds the uninstall of one Helm release, which
+// waits until nothing of it is left.
+const helmUninstallTimeout = 5 * time.Minute
 
 // Janitor cleans up after dead runs in one results folder.
 type Janitor struct {
@@ -325,14 +331,19 @@ func (j *Janitor) collectRun(ctx context.Context, rep *Report, r deadRun) {
 	}
 }
 
+// order is the order entries are removed in: processes, then what lives
+// on a target (Helm releases, uninstalled while their cluster is still
+// there), then targets, then the workdirs holding their state.
 func order(kind string) int {
 	switch kind {
 	case results.LedgerProcesses:
 		return 0
+	case results.LedgerHelmRelease:
+		return 1 // before the cluster or namespace it lives in
 	case results.LedgerKindCluster, results.LedgerTerraform, results.LedgerComposeProject, results.LedgerNamespace:
-		return 1
+		return 2
 	}
-	return 2
+	return 3
 }
 
 // Describe says, for humans, what a ledger entry stands for.
@@ -380,6 +391,18 @@ func (j *Janitor) remove(ctx context.Context, r deadRun, e results.LedgerEntry, 
 		return j.removeNamespace(ctx, r, e)
 	case results.LedgerTerraform:
 		return j.destroyTerraform(ctx, r, e)
+	case results.LedgerHelmRelease:
+		// As the run's own cleanup does: uninstall with foreground
+		// deletion, then check that nothing of the release is left.
+		rel, err := helm.FromEntry(e)
+		if err != nil {
+			return err
+		}
+		// Bounded like a run's cleanup: an object a finalizer holds must
+		// not keep gc waiting forever.
+		uctx, cancel := context.WithTimeout(ctx, helmUninstallTimeout)
+		defer cancel()
+		return helm.Uninstall(uctx, rel, j.log)
 	case results.LedgerWorkdir:
 		others := slices.DeleteFunc(slices.Clone(remaining), func(o results.LedgerEntry) bool { return o.ID == e.ID })
 		if err := results.MayRemoveWorkdir(e.Path, others); err != nil {

@@ -96,3 +96,32 @@ func TestCollectKeepsANamespaceItCannotReach(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, left, 1, "kept for the next gc")
 }
+
+// A Helm release is uninstalled before the cluster it lives in goes, and
+// one gc cannot reach stays in the ledger with the reason: it is never
+// called removed because its cluster did not answer.
+func TestCollectUninstallsHelmReleasesFirstAndKeepsOneItCannotReach(t *testing.T) {
+	store := results.Open(t.TempDir())
+	ledger := finishedRun(t, store, "20261201T000000Z-cccccc")
+	missing := filepath.Join(t.TempDir(), "kubeconfig-c1") // the cluster's kubeconfig is gone
+	workdir := t.TempDir()
+	require.NoError(t, ledger.Create(results.LedgerEntry{ID: "c1/workdir", Kind: results.LedgerWorkdir, Path: workdir}))
+	require.NoError(t, ledger.Create(results.LedgerEntry{ID: "c1/helm-release/1", Kind: results.LedgerHelmRelease,
+		Kubeconfig: missing, Namespace: "web", Release: "web", Cycle: 1}))
+
+	rep, err := (&janitor.Janitor{Store: store}).Collect(t.Context())
+	require.NoError(t, err)
+	require.Len(t, rep.Items, 2)
+	assert.Equal(t, "c1/helm-release/1", rep.Items[0].Entry.ID, "releases come before workdirs")
+	assert.Equal(t, "helm release web in namespace web (kubeconfig "+missing+")", rep.Items[0].What)
+	assert.False(t, rep.Items[0].Removed)
+	assert.Contains(t, rep.Items[0].Error, "uninstall web")
+	assert.Contains(t, rep.Items[0].Error, missing)
+	assert.True(t, rep.Items[1].Removed, "%s", rep.Items[1].Error)
+	assert.True(t, rep.Left())
+
+	left, err := results.ReadLedger(ledger.Path())
+	require.NoError(t, err)
+	require.Len(t, left, 1)
+	assert.Equal(t, "c1/helm-release/1", left[0].ID)
+}

@@ -70,11 +70,15 @@ func Build(s *scenarios.Scenario, opts Options) (*runner.Plan, error) {
 	if p.Target, err = target(s, opts, envRecipe); err != nil {
 		return nil, err
 	}
+	p.CleanupTimeout = s.Spec.Defaults.Timeout.D()
+	if p.CleanupTimeout <= 0 {
+		p.CleanupTimeout = scenarios.DefaultTimeout
+	}
 	for _, st := range s.Spec.Steps {
-		p.Steps = append(p.Steps, step(s, st, st.Phase))
+		p.Steps = append(p.Steps, step(s, st, st.Phase, opts.Logger))
 	}
 	for _, st := range s.Spec.Teardown {
-		p.Teardown = append(p.Teardown, step(s, st, results.PhaseTeardown))
+		p.Teardown = append(p.Teardown, step(s, st, results.PhaseTeardown, opts.Logger))
 	}
 	return p, nil
 }
@@ -146,11 +150,12 @@ func target(s *scenarios.Scenario, opts Options, envRecipe results.LedgerEnv) (r
 	}
 }
 
-func step(s *scenarios.Scenario, st scenarios.Step, phase string) runner.Step {
+func step(s *scenarios.Scenario, st scenarios.Step, phase string, log *zap.Logger) runner.Step {
 	out := runner.Step{
 		Name: st.Name, Phase: phase, Owner: st.Owner,
 		Timeout: st.Timeout.D(), RetryDelay: st.RetryDelay.D(),
-		Manual: st.Manual,
+		Manual:         st.Manual,
+		IdempotencyOff: st.Idempotent != nil && !*st.Idempotent,
 	}
 	if st.Retries != nil {
 		out.Retries = *st.Retries
@@ -195,6 +200,8 @@ func step(s *scenarios.Scenario, st scenarios.Step, phase string) runner.Step {
 		out.Kind, out.Action = "wait", waitStep(st.Name, *st.Wait)
 	case st.LoadImages != nil:
 		out.Kind, out.Action = "loadImages", loadImagesStep(st.Name, st.LoadImages)
+	case st.Helm != nil:
+		out.Kind, out.Action = "helm", helmStep(st.Name, *st.Helm, log)
 	default:
 		out.Kind = "manual"
 	}
@@ -212,7 +219,11 @@ func expand(s string, env *drills.Env, field string) (string, error) {
 }
 
 // Describe returns a human description of a step's action for `drill plan`.
-func Describe(st scenarios.Step) string {
+func Describe(st scenarios.Step) string { return DescribeIn(st, "") }
+
+// DescribeIn is Describe for a step of a target whose steps work in
+// targetNS when they name no namespace ("": Kubernetes' default).
+func DescribeIn(st scenarios.Step, targetNS string) string {
 	switch {
 	case st.Run != nil:
 		line, _, more := strings.Cut(strings.TrimSpace(*st.Run), "\n")
@@ -231,6 +242,50 @@ func Describe(st scenarios.Step) string {
 		return "wait: " + strings.Join(st.Wait.Resources, ", ")
 	case st.LoadImages != nil:
 		return "loadImages: " + strings.Join(st.LoadImages, ", ")
+	case st.Helm != nil:
+		return fmt.Sprintf("helm: %s as release %s in %s", filepath.ToSlash(st.Helm.Chart), st.Helm.Release, helmNamespace(*st.Helm, targetNS))
 	}
 	return "manual: " + st.Manual
+}
+
+// helmNamespace is where a helm step's release lives, as drills/helm
+// resolves it: its own namespace, else the target's, else "default".
+func helmNamespace(h scenarios.HelmAction, targetNS string) string {
+	switch {
+	case h.Namespace != "":
+		return h.Namespace
+	case targetNS != "":
+		return targetNS
+	}
+	return "default"
+}
+
+// Cleanups describes, for `drill plan`, what the runner does at the end of
+// each cycle, before the destroy, for what the steps deferred: the
+// uninstall of every release a helm step installs, newest first (a later
+// step upgrading the same release adds none).
+func Cleanups(s *scenarios.Scenario, targetNS string) []CleanupPlan {
+	var out []CleanupPlan
+	seen := map[string]bool{}
+	for _, st := range append(slices.Clone(s.Spec.Steps), s.Spec.Teardown...) {
+		h := st.Helm
+		if h == nil {
+			continue
+		}
+		ns := helmNamespace(*h, targetNS)
+		if key := ns + "/" + h.Release; !seen[key] {
+			seen[key] = true
+			out = append(out, CleanupPlan{
+				Name:   "uninstall " + h.Release,
+				Action: fmt.Sprintf("helm uninstall %s from %s (foreground, no history kept), check nothing of it is left", h.Release, ns),
+			})
+		}
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// CleanupPlan is one cleanup a cycle runs before its destroy.
+type CleanupPlan struct {
+	Name, Action string
 }

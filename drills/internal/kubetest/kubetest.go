@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -211,4 +212,57 @@ spec:
       targetPort: 8080
       nodePort: %[3]d
 `, name, image, nodePort)
+}
+
+// Cleanups is the drills.Deferrer of a test, in place of the runner's: it
+// keeps what steps defer, runs them newest first on Run, and runs whatever
+// is left when the test ends, so a failed test leaves nothing either.
+type Cleanups struct {
+	mu   sync.Mutex
+	list []drills.Cleanup
+}
+
+// NewCleanups gives env a Cleanups, run at the end of the test.
+func NewCleanups(t testing.TB, env *drills.Env) *Cleanups {
+	c := &Cleanups{}
+	env.Cleanups = c
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if err := c.Run(ctx, env); err != nil {
+			t.Errorf("cleanups at the end of the test: %v", err)
+		}
+	})
+	return c
+}
+
+// Defer implements drills.Deferrer.
+func (c *Cleanups) Defer(cl drills.Cleanup) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.list = append(c.list, cl)
+	return nil
+}
+
+// List returns what is deferred and not run yet, oldest first.
+func (c *Cleanups) List() []drills.Cleanup {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]drills.Cleanup(nil), c.list...)
+}
+
+// Run runs the deferred cleanups newest first, forgets them, and returns
+// their errors.
+func (c *Cleanups) Run(ctx context.Context, env *drills.Env) error {
+	c.mu.Lock()
+	list := c.list
+	c.list = nil
+	c.mu.Unlock()
+	var errs []error
+	for i := len(list) - 1; i >= 0; i-- {
+		if err := list[i].Remove(ctx, env); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", list[i].Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }

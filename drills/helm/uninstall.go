@@ -1,0 +1,249 @@
+package helm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"helm.sh/helm/v4/pkg/action"
+	helmkube "helm.sh/helm/v4/pkg/kube"
+	"helm.sh/helm/v4/pkg/storage/driver"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/drills/internal/kube"
+)
+
+// Release names an installed release, which is all Uninstall needs: what
+// the ledger keeps for drill gc.
+type Release struct {
+	Kubeconfig string
+	Namespace  string
+	Name       string
+	// DeleteNamespace says that drill created the namespace for this
+	// release, so it goes with the release.
+	DeleteNamespace bool
+}
+
+// pollInterval is how often Uninstall looks whether a namespace is gone.
+const pollInterval = 500 * time.Millisecond
+
+// Uninstall removes a release as `helm uninstall --cascade foreground
+// --wait` does, without keeping its history (so nothing of this cycle's
+// release can make the next cycle differ), then waits until nothing of it
+// is left and checks it: every object of its manifest gone (a Deployment
+// only once its pods are, under foreground deletion), no revision in its
+// history, and its namespace gone when drill created it. A release that
+// does not exist is nothing to remove. What is left when ctx ends, or an
+// object that is not even being deleted (helm.sh/resource-policy: keep),
+// is a *drills.LeftoverError.
+func Uninstall(ctx context.Context, r Release, out io.Writer) error {
+	if out == nil {
+		out = io.Discard
+	}
+	cfg, err := configuration(r.Kubeconfig, r.Namespace, out)
+	if err != nil {
+		return fmt.Errorf("uninstall %s: %w", r.Name, err)
+	}
+	if err := cfg.KubeClient.IsReachable(); err != nil {
+		return fmt.Errorf("uninstall %s: %w", r.Name, err)
+	}
+	c, err := kube.New(r.Kubeconfig, out)
+	if err != nil {
+		return fmt.Errorf("uninstall %s: %w", r.Name, err)
+	}
+	// The manifest says what to check afterwards; the uninstall purges it.
+	start := time.Now()
+	var objs []object
+	last, err := cfg.Releases.Last(r.Name)
+	switch {
+	case errors.Is(err, driver.ErrReleaseNotFound):
+		fmt.Fprintf(out, "release %s is not installed in namespace %s: nothing to uninstall\n", r.Name, r.Namespace)
+	case err != nil:
+		return fmt.Errorf("uninstall %s: read release history: %w", r.Name, err)
+	default:
+		rel, err := asRelease(last)
+		if err != nil {
+			return fmt.Errorf("uninstall %s: %w", r.Name, err)
+		}
+		if objs, err = manifestObjects(rel.Manifest, r.Namespace); err != nil {
+			return fmt.Errorf("uninstall %s: %w", r.Name, err)
+		}
+		u := action.NewUninstall(cfg)
+		u.DeletionPropagation = "foreground"
+		// Helm waits for hooks only; drill waits for the deletion itself
+		// (untilGone): Helm's kstatus delete-wait (the watcher strategy)
+		// returns as soon as the objects it has seen are gone, skipping
+		// those whose first status is still Unknown, so a Deployment
+		// waiting for its pods under foreground deletion outlives it.
+		u.WaitStrategy = helmkube.HookOnlyStrategy
+		u.WaitOptions = []helmkube.WaitOption{helmkube.WithWaitContext(ctx)}
+		u.Timeout = timeout(ctx, defaultTimeout)
+		u.KeepHistory = false
+		u.IgnoreNotFound = true
+		res, err := u.Run(r.Name)
+		if err != nil {
+			return fmt.Errorf("uninstall %s: %w", r.Name, err)
+		}
+		fmt.Fprintf(out, "release %s (revision %d) uninstalled from namespace %s with foreground deletion, history purged\n",
+			r.Name, rel.Version, r.Namespace)
+		if res != nil && res.Info != "" {
+			fmt.Fprintln(out, strings.TrimSpace(res.Info))
+		}
+	}
+	left, err := untilGone(ctx, cfg, c, r, objs)
+	if err != nil {
+		return fmt.Errorf("uninstall %s: check that nothing is left: %w", r.Name, err)
+	}
+	if len(left) > 0 {
+		return &drills.LeftoverError{When: "after uninstalling release " + r.Name, Items: left}
+	}
+	fmt.Fprintf(out, "checked gone: %d object(s) of release %s and its history, %.1fs after the uninstall began\n", len(objs), r.Name, time.Since(start).Seconds())
+	if r.DeleteNamespace {
+		if err := deleteNamespace(ctx, c, r.Namespace, out); err != nil {
+			return fmt.Errorf("uninstall %s: %w", r.Name, err)
+		}
+	}
+	return nil
+}
+
+// untilGone checks that nothing of a release is left, giving objects that
+// are being deleted (a Deployment waiting, under foreground deletion, for
+// its pods) until ctx ends to go; an object that is not being deleted will
+// not go, and is reported at once. It returns what is left.
+func untilGone(ctx context.Context, cfg *action.Configuration, c *kube.Clients, r Release, objs []object) ([]string, error) {
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		left, going, err := leftOf(ctx, cfg, c, r, objs)
+		if err != nil || len(left) == 0 || !going {
+			return left, err
+		}
+		select {
+		case <-ctx.Done():
+			return left, nil
+		case <-tick.C:
+		}
+	}
+}
+
+// leftOf lists what is still there of a release: objects of its manifest
+// and revisions of its history. going is set when every object left is
+// being deleted and no history is left, so that waiting may help.
+func leftOf(ctx context.Context, cfg *action.Configuration, c *kube.Clients, r Release, objs []object) (left []string, going bool, err error) {
+	going = true
+	for _, o := range objs {
+		there, deleting, err := exists(ctx, c, o.ref)
+		if err != nil {
+			return nil, false, err
+		}
+		if there != "" {
+			left = append(left, there)
+			going = going && deleting
+		}
+	}
+	hist, err := cfg.Releases.History(r.Name)
+	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil, false, fmt.Errorf("read release history: %w", err)
+	}
+	if len(hist) > 0 {
+		left = append(left, fmt.Sprintf("%d revision(s) of release %s in the history (Secrets sh.helm.release.v1.%s.v* -n %s)", len(hist), r.Name, r.Name, r.Namespace))
+		going = false
+	}
+	return left, going, nil
+}
+
+// exists names the object when it is still there ("" when gone), and says
+// whether it is being deleted. An object whose kind the cluster no longer
+// serves (a CRD uninstalled with it) cannot exist.
+func exists(ctx context.Context, c *kube.Clients, ref drills.ObjectRef) (string, bool, error) {
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil {
+		return "", false, err
+	}
+	m, err := c.Mapping(ctx, gv.WithKind(ref.Kind), 0)
+	if meta.IsNoMatchError(err) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	ns := ref.Namespace
+	if !kube.Namespaced(m) {
+		ns = ""
+	}
+	u, err := c.Resource(m, ns).Get(ctx, ref.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("get %s: %w", ref.Name, err)
+	}
+	name := kube.DisplayName(m.GroupVersionKind.GroupKind(), ref.Name)
+	if ns != "" {
+		name += " -n " + ns
+	}
+	deleting := u.GetDeletionTimestamp() != nil
+	if deleting {
+		name += fmt.Sprintf(" (being deleted, finalizers %v)", u.GetFinalizers())
+	}
+	if u.GetAnnotations()["helm.sh/resource-policy"] == "keep" {
+		name += " (kept by its helm.sh/resource-policy: keep annotation)"
+	}
+	return name, deleting, nil
+}
+
+// deleteNamespace deletes a namespace drill created for a release, with
+// foreground propagation, and waits until it is gone. When ctx ends first,
+// the error says why it is still there, from its own conditions.
+func deleteNamespace(ctx context.Context, c *kube.Clients, name string, out io.Writer) error {
+	start := time.Now()
+	fg := metav1.DeletePropagationForeground
+	err := c.Core.Namespaces().Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete namespace %s: %w", name, err)
+	}
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		ns, err := c.Core.Namespaces().Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			fmt.Fprintf(out, "namespace/%s deleted in %.1fs\n", name, time.Since(start).Seconds())
+			return nil
+		}
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("get namespace %s: %w", name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return &drills.LeftoverError{When: "after deleting it", Items: []string{"namespace/" + name + namespaceWhy(ns)}}
+		case <-tick.C:
+		}
+	}
+}
+
+// namespaceWhy says why a namespace is still there, from the conditions
+// the namespace controller sets while it deletes (remaining resources,
+// remaining finalizers).
+func namespaceWhy(ns *corev1.Namespace) string {
+	if ns == nil {
+		return ""
+	}
+	var why []string
+	for _, cond := range ns.Status.Conditions {
+		if cond.Status == corev1.ConditionTrue {
+			why = append(why, string(cond.Type)+": "+cond.Message)
+		}
+	}
+	if len(why) == 0 {
+		return fmt.Sprintf(" (phase %s)", ns.Status.Phase)
+	}
+	return " (" + strings.Join(why, "; ") + ")"
+}
