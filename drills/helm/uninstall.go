@@ -116,8 +116,10 @@ func Uninstall(ctx context.Context, r Release, out io.Writer) error {
 
 // untilGone checks that nothing of a release is left, giving objects that
 // are being deleted (a Deployment waiting, under foreground deletion, for
-// its pods) until ctx ends to go; an object that is not being deleted will
-// not go, and is reported at once. It returns what is left.
+// its pods) until ctx ends to go. It stops waiting as soon as no object is
+// being deleted any more: what is still there then (an object kept by
+// helm.sh/resource-policy, history) will not go by itself. So what it
+// returns is what stays, never an object that was only on its way out.
 func untilGone(ctx context.Context, cfg *action.Configuration, c *kube.Clients, r Release, objs []object) ([]string, error) {
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
@@ -135,10 +137,9 @@ func untilGone(ctx context.Context, cfg *action.Configuration, c *kube.Clients, 
 }
 
 // leftOf lists what is still there of a release: objects of its manifest
-// and revisions of its history. going is set when every object left is
-// being deleted and no history is left, so that waiting may help.
+// and revisions of its history. going is set when some object left is being
+// deleted, so that waiting may change the answer.
 func leftOf(ctx context.Context, cfg *action.Configuration, c *kube.Clients, r Release, objs []object) (left []string, going bool, err error) {
-	going = true
 	for _, o := range objs {
 		there, deleting, err := exists(ctx, c, o.ref)
 		if err != nil {
@@ -146,7 +147,7 @@ func leftOf(ctx context.Context, cfg *action.Configuration, c *kube.Clients, r R
 		}
 		if there != "" {
 			left = append(left, there)
-			going = going && deleting
+			going = going || deleting
 		}
 	}
 	hist, err := cfg.Releases.History(r.Name)
@@ -155,7 +156,6 @@ func leftOf(ctx context.Context, cfg *action.Configuration, c *kube.Clients, r R
 	}
 	if len(hist) > 0 {
 		left = append(left, fmt.Sprintf("%d revision(s) of release %s in the history (Secrets sh.helm.release.v1.%s.v* -n %s)", len(hist), r.Name, r.Name, r.Namespace))
-		going = false
 	}
 	return left, going, nil
 }
