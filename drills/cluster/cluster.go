@@ -500,7 +500,6 @@ func (e *NamespaceStuckError) Error() string {
 // timeout. A namespace of the same name but another uid is a new one: ours
 // is gone.
 func (t *Target) waitGone(ctx context.Context, c *kube.Clients, uid types.UID) error {
-	start := time.Now()
 	deadline := time.NewTimer(t.deleteTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(pollInterval)
@@ -522,7 +521,9 @@ func (t *Target) waitGone(ctx context.Context, c *kube.Clients, uid types.UID) e
 		case <-ctx.Done():
 			return fmt.Errorf("wait for namespace %s to be gone: %w", t.namespace, context.Cause(ctx))
 		case <-deadline.C:
-			return t.stuck(ctx, c, last, time.Since(start))
+			// Said as the configured deleteTimeout, which is what the
+			// operator set and can change, not the timer's jitter.
+			return t.stuck(ctx, c, last, t.deleteTimeout)
 		case <-tick.C:
 		}
 	}
