@@ -239,8 +239,11 @@ rules: []
 		start := time.Now()
 		left, err := target.Leftovers(ctx, e)
 		require.NoError(t, err)
+		// How fast the scan is, is not asserted here (a loaded machine
+		// varies); that it is bounded is: the code gives up after its
+		// scanTimeout of 30 s.
 		t.Logf("leftover check over the cluster-scoped types took %s", time.Since(start).Round(time.Millisecond))
-		assert.Less(t, time.Since(start), 10*time.Second)
+		assert.Less(t, time.Since(start), 35*time.Second, "bounded by the scan's own 30 s limit")
 		label := kube.LabelRun + "=" + runID
 		assert.Equal(t, []string{
 			"clusterrole.rbac.authorization.k8s.io/" + role + " (labelled " + label + ")",
