@@ -54,21 +54,29 @@ func (x *run) ledgerRelease(id string) {
 
 // sweepProcesses stops what the cycle's steps left running after teardown:
 // processes carrying this run's DRILL_RUN_ID that are still running after
-// teardownGrace. The teardown should have stopped them, so any left is a
-// clean-teardown finding as well as stopped.
+// teardownGrace, and whatever they fork while being stopped. The teardown
+// should have stopped them, so any left is a clean-teardown finding as well
+// as stopped.
 func (x *run) sweepProcesses(c *results.Cycle, index int) {
 	found, err := procs.WithEnv(scenarios.VarRunID, x.doc.RunID)
 	if err != nil {
 		x.log.Warn("could not look for processes left after teardown", zap.Int("cycle", index), zap.Error(err))
 		return
 	}
-	left := procs.Settle(found, teardownGrace)
-	if len(left) == 0 {
-		return
+	if len(procs.Settle(found, teardownGrace)) == 0 {
+		if again, _ := procs.WithEnv(scenarios.VarRunID, x.doc.RunID); len(again) == 0 {
+			return
+		}
 	}
-	still := procs.Stop(left, processGrace)
+	stopped, still, err := procs.StopAllWithEnv(scenarios.VarRunID, x.doc.RunID, processGrace)
+	if err != nil {
+		x.log.Warn("could not look for processes left after teardown", zap.Int("cycle", index), zap.Error(err))
+	}
+	if len(stopped) == 0 && len(still) == 0 {
+		return // they exited on their own meanwhile
+	}
 	var names []string
-	for _, p := range left {
+	for _, p := range stopped {
 		names = append(names, p.String())
 	}
 	msg := fmt.Sprintf("processes still running after teardown (stopped by drill): %s", strings.Join(names, ", "))

@@ -319,9 +319,7 @@ func (j *Janitor) collectRun(ctx context.Context, rep *Report, r deadRun) {
 		// A destroy that failed or was interrupted may leave processes it
 		// started (a provisioner's script); they carry the run's
 		// DRILL_RUN_ID, and no gc leaves a process of its own behind.
-		if ps, _ := procs.WithEnv(scenarios.VarRunID, r.id); len(ps) > 0 {
-			procs.Stop(ps, j.Grace)
-		}
+		_, _, _ = procs.StopAllWithEnv(scenarios.VarRunID, r.id, j.Grace)
 	}
 	if r.doc != nil && r.doc.Status == results.StatusRunning && ctx.Err() == nil {
 		rep.Aborted = append(rep.Aborted, r.scenario+"/"+r.id)
@@ -355,11 +353,13 @@ func Describe(e results.LedgerEntry) string { return e.Describe() }
 func (j *Janitor) remove(ctx context.Context, r deadRun, e results.LedgerEntry, remaining []results.LedgerEntry) error {
 	switch e.Kind {
 	case results.LedgerProcesses:
-		ps, err := procs.WithEnv(scenarios.VarRunID, e.RunID)
+		// Scanned again until none is found: a process being stopped may
+		// fork a child that carries the same DRILL_RUN_ID.
+		_, left, err := procs.StopAllWithEnv(scenarios.VarRunID, e.RunID, j.Grace)
 		if err != nil {
 			return err
 		}
-		if left := procs.Stop(ps, j.Grace); len(left) > 0 {
+		if len(left) > 0 {
 			return fmt.Errorf("still running: %v", left)
 		}
 		return nil

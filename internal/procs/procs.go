@@ -98,3 +98,27 @@ func stillRunning(ps []Process) []Process {
 	}
 	return out
 }
+
+// stopRounds bounds how often StopAllWithEnv scans again.
+const stopRounds = 5
+
+// StopAllWithEnv stops every process whose environment carries key=value,
+// scanning again after each round: a process being stopped may have forked
+// a child meanwhile (a restart loop, a worker), which carries the same
+// variable and would otherwise survive. It returns every process it
+// stopped and those still running after its last round (normally none).
+func StopAllWithEnv(key, value string, grace time.Duration) (stopped, left []Process, err error) {
+	for round := 0; round < stopRounds; round++ {
+		ps, err := WithEnv(key, value)
+		if err != nil {
+			return stopped, ps, err
+		}
+		if len(ps) == 0 {
+			return stopped, nil, nil
+		}
+		stopped = append(stopped, ps...)
+		left = Stop(ps, grace)
+	}
+	ps, err := WithEnv(key, value)
+	return stopped, append(left, ps...), err
+}
