@@ -58,11 +58,26 @@ func (s *Store) lockPath(what string) string {
 	if err != nil {
 		dir = s.Dir
 	}
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = real
-	}
-	sum := sha256.Sum256([]byte(dir))
+	sum := sha256.Sum256([]byte(realPath(dir)))
 	return filepath.Join(lockDir(), fmt.Sprintf("drill-%s-%s.lock", hex.EncodeToString(sum[:8]), what))
+}
+
+// realPath resolves the symlinks of path's deepest existing ancestor and
+// keeps the rest as it is: a results folder that was removed (or is not
+// made yet) names the same lock as when it exists, even when its parent is
+// reached through a symlink (macOS's /var is /private/var).
+func realPath(path string) string {
+	rest := ""
+	for p := filepath.Clean(path); ; p = filepath.Dir(p) {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(real, rest)
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return path
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
+	}
 }
 
 func (s *Store) runLockPath(scenario string) string { return s.lockPath("run-" + scenario) }

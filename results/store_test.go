@@ -566,3 +566,19 @@ func TestRebuildIndexCreatesMissingFolder(t *testing.T) {
 	_, err = os.Stat(s.IndexPath())
 	assert.NoError(t, err)
 }
+
+// A results folder reached through a symlink names the same lock whether it
+// exists or was removed: removing it must not let a second drill take
+// another lock for the same scenario.
+func TestLockPathOutlivesTheFolderThroughSymlinks(t *testing.T) {
+	real := t.TempDir()
+	link := filepath.Join(t.TempDir(), "link")
+	require.NoError(t, os.Symlink(real, link))
+	dir := filepath.Join(link, "results")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	s := Open(dir)
+	present := s.runLockPath("web")
+	assert.Equal(t, present, Open(filepath.Join(real, "results")).runLockPath("web"), "the same folder by another path")
+	require.NoError(t, os.Remove(dir))
+	assert.Equal(t, present, s.runLockPath("web"), "the removed folder")
+}
