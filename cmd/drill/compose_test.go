@@ -72,9 +72,17 @@ func projectResources(t *testing.T, prefix string) []string {
 }
 
 // removeProjects removes what a failing test left of the projects whose
-// names start with prefix.
-func removeProjects(t *testing.T, prefix string) {
+// names start with prefix, after stopping the drill of the test (b, when
+// not nil) and every process of its run: docker compose, in a process
+// group of its own, would otherwise go on creating after the removal.
+func removeProjects(t *testing.T, prefix string, b *background, runID string) {
 	t.Cleanup(func() {
+		if b != nil {
+			b.stop()
+		}
+		if runID != "" {
+			_, _, _ = procs.StopAllWithEnv("DRILL_RUN_ID", runID, 0)
+		}
 		for _, line := range projectResources(t, prefix) {
 			f := strings.Fields(line)
 			rm := map[string][]string{"container": {"rm", "-f", "-v"}, "network": {"network", "rm"}, "volume": {"volume", "rm", "-f"}, "image": {"image", "rm", "-f"}}[f[0]]
@@ -95,7 +103,7 @@ func goImage(t *testing.T) string {
 func TestComposeBundledScenarioPassesTwoCycles(t *testing.T) {
 	testtools.NeedCompose(t)
 	testtools.Need(t, "git", "apt-get install git")
-	removeProjects(t, "drill-compose-web-")
+	removeProjects(t, "drill-compose-web-", nil, "")
 	before := projectResources(t, "drill-compose-web-")
 	// The scenario's source is the repository: run it from a clone of the
 	// committed tree, as a nightly job would.
@@ -149,7 +157,7 @@ func TestFaultKillDuringComposeUp(t *testing.T) {
 	b := startDrill(t, f.env, "run", "--results", f.results, scenario)
 	run := f.runOf(t, b, "fault-compose-kill")
 	project := compose.ProjectName("fault-compose-kill", run.RunID, 1)
-	removeProjects(t, project)
+	removeProjects(t, project, b, run.RunID)
 	// Kill once compose waits for the container to become healthy.
 	b.until(t, "the container of "+project, 2*time.Minute, func() bool {
 		out, err := exec.Command("docker", "ps", "-q", "--filter", "label="+compose.ProjectLabel+"="+project).Output()

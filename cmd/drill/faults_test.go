@@ -49,11 +49,17 @@ func startDrill(t *testing.T, env []string, args ...string) *background {
 		b.err = b.cmd.Wait()
 		close(b.done)
 	}()
-	t.Cleanup(func() {
-		_ = b.cmd.Process.Kill()
-		<-b.done
-	})
+	t.Cleanup(b.stop)
 	return b
+}
+
+// stop kills drill and waits for it, at once (a no-op once it exited). The
+// cleanups that remove what a failed test left call it first: removing
+// things while drill (or a tool it started) still creates them would leave
+// what it creates after.
+func (b *background) stop() {
+	_ = b.cmd.Process.Kill()
+	<-b.done
 }
 
 func (b *background) exited() bool {
@@ -144,17 +150,19 @@ func (f *fault) runOf(t *testing.T, b *background, scenario string) *results.Run
 		run = runs[0]
 		return true
 	})
-	killLeftovers(t, run)
+	killLeftovers(t, run, b)
 	return run
 }
 
 // killLeftovers makes sure a failing test does not leave what it tested
 // for: processes of the run, and its kind cluster.
-func killLeftovers(t *testing.T, run *results.Run) {
+// b, when not nil, is the drill of the run, stopped first.
+func killLeftovers(t *testing.T, run *results.Run, b *background) {
 	t.Cleanup(func() {
-		if ps, _ := procs.WithEnv("DRILL_RUN_ID", run.RunID); len(ps) > 0 {
-			procs.Stop(ps, 0)
+		if b != nil {
+			b.stop()
 		}
+		_, _, _ = procs.StopAllWithEnv("DRILL_RUN_ID", run.RunID, 0)
 		// A node container still starting survives `docker rm -f`: try
 		// again until it is gone.
 		cluster := kind.ClusterName(run.Scenario.Name, run.RunID)

@@ -39,7 +39,7 @@ func tfDestroyFault(t *testing.T) (*fault, *results.Run, string) {
 	r := drill(t, f.env, "run", "--results", f.results, filepath.Join(repo, "scenario.yaml"))
 	require.Equal(t, 4, r.code, "a destroy that failed is exit 4")
 	run := readRun(t, f.results, "fault-tf-destroy")
-	killLeftovers(t, run)
+	killLeftovers(t, run, nil)
 	require.Len(t, run.Cycles, 1)
 	workdir := run.Cycles[0].Workdir
 	infra := filepath.Join(workdir, "infra")

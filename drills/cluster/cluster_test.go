@@ -3,7 +3,6 @@ package cluster_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,11 +75,9 @@ func kubeconfig(t *testing.T, current string, contexts map[string]string) string
 // closedPort returns a local address nothing listens on.
 func closedPort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
+	// Port 1: privileged, bound by no test (a port found free and closed
+	// again could be taken meanwhile by a kind API server).
+	return "127.0.0.1:1"
 }
 
 func env(t *testing.T) *drills.Env {

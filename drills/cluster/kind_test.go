@@ -31,7 +31,7 @@ import (
 // cluster, with a fresh workdir, a run folder and a log.
 // evidenceGrace bounds what Destroy takes past its delete timeout: the
 // namespace controller's first report of its deletion conditions.
-const evidenceGrace = 20 * time.Second
+const evidenceGrace = 35 * time.Second
 
 func runEnv(t *testing.T, runID string, cycle int) (*drills.Env, *kubetest.Buffer) {
 	t.Helper()
