@@ -39,7 +39,8 @@ const (
 	LedgerProcesses = "processes"
 	// LedgerHelmRelease is a Helm release a helm step installs (Kubeconfig,
 	// Namespace, Release; DeleteNamespace when drill creates the namespace
-	// for it), uninstalled at the end of its cycle.
+	// for it), uninstalled at the end of its cycle. gc deletes the
+	// namespace only when it still carries the run's labels.
 	LedgerHelmRelease = "helm-release"
 )
 
@@ -72,8 +73,10 @@ type LedgerEntry struct {
 	// (LedgerNamespace), with Kubeconfig: the user's kubeconfig file(s)
 	// the run read, colon-separated, never a copy holding credentials.
 	// Namespace and Release also name a Helm release (LedgerHelmRelease)
-	// in the cluster of Kubeconfig; DeleteNamespace says that drill
-	// created the namespace for the release, and deletes it with it.
+	// in the cluster of Kubeconfig; DeleteNamespace says that drill set
+	// out to create the namespace for the release (the entry is written
+	// before the create), labelled with the run, and deletes it with it
+	// only when it still carries the run's labels.
 	Namespace       string `json:"namespace,omitempty"`
 	Context         string `json:"context,omitempty"`
 	Release         string `json:"release,omitempty"`
