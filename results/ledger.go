@@ -62,7 +62,9 @@ type LedgerEntry struct {
 	Cluster    string `json:"cluster,omitempty"`
 	Kubeconfig string `json:"kubeconfig,omitempty"`
 	// Project names a Compose project; Images are the images its services
-	// build (their names; label-less classic builds are found by name);
+	// build (their names; label-less classic builds are found by their
+	// exact name:tag, and taken for the project's only when created since
+	// Time, which is before `up`);
 	// DockerHost and DockerContext are the engine it runs on, when the run
 	// set DOCKER_HOST or DOCKER_CONTEXT.
 	Project       string   `json:"project,omitempty"`
