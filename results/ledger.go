@@ -39,7 +39,8 @@ const (
 	LedgerProcesses = "processes"
 	// LedgerHelmRelease is a Helm release a helm step installs (Kubeconfig,
 	// Namespace, Release; DeleteNamespace when drill creates the namespace
-	// for it), uninstalled at the end of its cycle.
+	// for it), uninstalled at the end of its cycle. gc deletes the
+	// namespace only when it still carries the run's labels.
 	LedgerHelmRelease = "helm-release"
 )
 
@@ -61,7 +62,9 @@ type LedgerEntry struct {
 	Cluster    string `json:"cluster,omitempty"`
 	Kubeconfig string `json:"kubeconfig,omitempty"`
 	// Project names a Compose project; Images are the images its services
-	// build (their names; label-less classic builds are found by name);
+	// build (their names; label-less classic builds are found by their
+	// exact name:tag, and taken for the project's only when created since
+	// Time, which is before `up`);
 	// DockerHost and DockerContext are the engine it runs on, when the run
 	// set DOCKER_HOST or DOCKER_CONTEXT.
 	Project       string   `json:"project,omitempty"`
@@ -72,8 +75,10 @@ type LedgerEntry struct {
 	// (LedgerNamespace), with Kubeconfig: the user's kubeconfig file(s)
 	// the run read, colon-separated, never a copy holding credentials.
 	// Namespace and Release also name a Helm release (LedgerHelmRelease)
-	// in the cluster of Kubeconfig; DeleteNamespace says that drill
-	// created the namespace for the release, and deletes it with it.
+	// in the cluster of Kubeconfig; DeleteNamespace says that drill set
+	// out to create the namespace for the release (the entry is written
+	// before the create), labelled with the run, and deletes it with it
+	// only when it still carries the run's labels.
 	Namespace       string `json:"namespace,omitempty"`
 	Context         string `json:"context,omitempty"`
 	Release         string `json:"release,omitempty"`

@@ -14,9 +14,13 @@
 //
 // Everything a project creates carries the label com.docker.compose.project
 // (images too when BuildKit builds them); images the classic builder makes
-// carry no label, so drill also knows them by name, from the resolved
-// configuration. The leftover check and drill gc look for both with the
-// plain docker CLI, so that gc needs neither the compose file nor the plugin.
+// carry no label, so drill also knows them by their exact name:tag, from
+// the resolved configuration, and takes one for the project's only when it
+// was created since the run began creating the project (just before `up`;
+// for drill gc, the time of the ledger entry): an image of that name that
+// was there before, and any other tag of its repository, is never touched.
+// The leftover check and drill gc look for both with the plain docker CLI,
+// so that gc needs neither the compose file nor the plugin.
 package compose
 
 import (
@@ -61,7 +65,8 @@ type Target struct {
 	files   []string
 	build   bool
 	wait    time.Duration
-	images  []string // WithImages
+	images  []string  // WithImages
+	since   time.Time // WithSince, else set by Provision
 	logger  *zap.Logger
 
 	mu       sync.Mutex
@@ -88,6 +93,13 @@ func WithWait(d time.Duration) Option { return func(t *Target) { t.wait = d } }
 func WithImages(images []string) Option {
 	return func(t *Target) { t.images = slices.Clone(images) }
 }
+
+// WithSince says when the run began creating the project, for a Target
+// made without its compose files (drill gc: the time of the ledger entry,
+// written before `up`): an image found by the name of one the services
+// build is the project's only when it carries the project's label or was
+// created since then. In a run, Provision notes the time itself.
+func WithSince(t time.Time) Option { return func(tg *Target) { tg.since = t } }
 
 // WithLogger sets the logger for drill's own diagnostics.
 func WithLogger(l *zap.Logger) Option { return func(t *Target) { t.logger = l } }
@@ -124,6 +136,12 @@ func (t *Target) Images() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.knownImages()
+}
+
+// known is what Destroy, Leftovers and Preexisting look for. The caller
+// holds t.mu.
+func (t *Target) known() project {
+	return project{name: t.project, images: t.knownImages(), since: t.since}
 }
 
 func (t *Target) knownImages() []string {
@@ -263,7 +281,9 @@ func (t *Target) resolve(ctx context.Context, env *drills.Env) error {
 }
 
 // Preexisting implements drills.ScratchChecker: what of the project exists
-// before Provision (containers, networks, volumes, images). It also checks
+// before Provision (containers, networks, volumes, images carrying its
+// label; an image merely named like one its services build is not the
+// project's, since nothing of the run was created yet). It also checks
 // the tools and resolves the configuration, so that the images the
 // services build are known when the runner writes the ledger entry.
 func (t *Target) Preexisting(ctx context.Context, env *drills.Env) ([]string, error) {
@@ -272,7 +292,7 @@ func (t *Target) Preexisting(ctx context.Context, env *drills.Env) ([]string, er
 	if err := t.resolve(ctx, env); err != nil {
 		return nil, err
 	}
-	found, err := resources(ctx, env, project{name: t.project, images: t.knownImages()})
+	found, err := resources(ctx, env, t.known())
 	if err != nil {
 		return nil, err
 	}
@@ -296,6 +316,11 @@ func (t *Target) Provision(ctx context.Context, env *drills.Env) error {
 	}
 	t.started = true
 	start := time.Now()
+	if t.since.IsZero() {
+		// After the ledger entry, before anything is built: the images of
+		// the services' names created from now on are the project's.
+		t.since = start
+	}
 	err := docker(ctx, env, command{args: t.composeArgs(true, args...), dir: env.Workdir})
 	if err != nil {
 		err = fmt.Errorf("compose project %s: %w", t.project, err)
@@ -436,7 +461,9 @@ func envName(s string) string {
 // Destroy takes the project down (`docker compose down --volumes
 // --remove-orphans`, which stops the containers the way compose stops
 // them), then removes with the plain docker CLI whatever still carries the
-// project's label and the images its services built. Nothing there is not
+// project's label and the images its services built in this run (exact
+// name:tag, created since Provision began; never another tag, never an
+// image of that name that was there before). Nothing there is not
 // an error. Without the compose plugin (drill gc on another machine's
 // setup), the second part alone does the job.
 func (t *Target) Destroy(ctx context.Context, env *drills.Env) error {
@@ -456,7 +483,7 @@ func (t *Target) Destroy(ctx context.Context, env *drills.Env) error {
 			fmt.Fprintf(env.Output(), "[drill] %v; removing the project's containers, networks, volumes and images by its label\n", downErr)
 		}
 	}
-	if err := removeResources(ctx, env, project{name: t.project, images: t.knownImages()}); err != nil {
+	if err := removeResources(ctx, env, t.known()); err != nil {
 		return errors.Join(downErr, err)
 	}
 	fmt.Fprintf(env.Output(), "compose: project %s down in %.1fs\n", t.project, time.Since(start).Seconds())
@@ -465,14 +492,15 @@ func (t *Target) Destroy(ctx context.Context, env *drills.Env) error {
 
 // Leftovers implements drills.LeftoverChecker: what of the project is still
 // there after Destroy (containers, networks and volumes carrying its label,
-// its built images), found with the plain docker CLI.
+// the images it built, by the same rule as Destroy), found with the plain
+// docker CLI.
 func (t *Target) Leftovers(ctx context.Context, env *drills.Env) ([]string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.started && t.toolErr != nil {
 		return nil, nil
 	}
-	found, err := resources(ctx, env, project{name: t.project, images: t.knownImages()})
+	found, err := resources(ctx, env, t.known())
 	if err != nil {
 		return nil, err
 	}

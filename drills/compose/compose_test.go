@@ -115,6 +115,21 @@ func TestConfigBuiltImages(t *testing.T) {
 	assert.Equal(t, []string{"api:dev", "p-web"}, c.builtImages())
 }
 
+func TestImageRef(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, want string }{
+		{"myapp", "myapp:latest"},
+		{"myapp:latest", "myapp:latest"},
+		{"myapp:1.2", "myapp:1.2"},
+		{"registry.example:5000/team/myapp", "registry.example:5000/team/myapp:latest"},
+		{"registry.example:5000/team/myapp:dev", "registry.example:5000/team/myapp:dev"},
+		{"myapp@sha256:0123", "myapp@sha256:0123"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, imageRef(tt.name), tt.name)
+	}
+}
+
 // writeFiles creates files (path → content) under dir.
 func writeFiles(t *testing.T, dir string, files map[string]string) {
 	t.Helper()

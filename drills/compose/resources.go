@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/redeploy-drill/drill/drills"
 )
@@ -45,16 +46,38 @@ func short(id string) string {
 }
 
 // project is what drill knows of a Compose project without its files: its
-// name and the names of the images its services build.
+// name, the names of the images its services build, and since when images
+// of those names can be the project's.
 type project struct {
 	name   string
 	images []string
+	// since is when the run began creating the project, before `docker
+	// compose up`; zero when it has not (the from-scratch check) or is not
+	// known: then no image is the project's by its name alone.
+	since time.Time
+}
+
+// imageRef is an image name with its tag: the name as written, with
+// ":latest" when it names no tag (or digest), as docker resolves it. The
+// tag is looked for after the last "/", so that a registry's port is not
+// taken for one.
+func imageRef(name string) string {
+	if strings.Contains(name, "@") || strings.Contains(name[strings.LastIndex(name, "/")+1:], ":") {
+		return name
+	}
+	return name + ":latest"
 }
 
 // resources lists, with the plain docker CLI (no compose plugin, no compose
 // file), what of the project exists: containers, networks and volumes
 // carrying its label, images carrying it, and the images its services
-// build, found by name (the classic builder labels none of them). Every
+// build, found by their exact name:tag (the classic builder labels none of
+// them), never another tag of the same repository. An image named after
+// the project (<project>-<service>, compose's name when the file names
+// none) is the project's as its label would make it; one the compose file
+// names otherwise (image: myapp) only when it was created since p.since,
+// so that an image of that name made before the run (the user's, or one
+// the service merely runs when it is not rebuilt) is never listed. Every
 // list is read through docker's JSON templates, never its tables.
 func resources(ctx context.Context, env *drills.Env, p project) ([]resource, error) {
 	filter := "label=" + ProjectLabel + "=" + p.name
@@ -93,21 +116,51 @@ func resources(ctx context.Context, env *drills.Env, p project) ([]resource, err
 		out = append(out, resource{kind: "volume", ref: v.Name})
 	}
 
-	args := []string{"image", "ls", "--no-trunc", "--filter", filter}
-	images, err := list("image", args...)
+	images, err := list("image", "image", "ls", "--no-trunc", "--filter", filter)
 	if err != nil {
 		return nil, err
 	}
-	if len(p.images) > 0 {
-		args = []string{"image", "ls", "--no-trunc"}
-		for _, name := range p.images {
-			args = append(args, "--filter", "reference="+name)
+	// Images by name: those named after the project are its own, like
+	// what carries its label; those the compose file names otherwise only
+	// when made since the run began.
+	var own, other []string
+	for _, name := range p.images {
+		if ref := imageRef(name); strings.HasPrefix(ref, p.name+"-") {
+			own = append(own, ref)
+		} else if !p.since.IsZero() {
+			other = append(other, ref)
 		}
-		named, err := list("image", args...)
-		if err != nil {
-			return nil, err
+	}
+	byName := func(refs []string) ([]dockerObject, error) {
+		if len(refs) == 0 {
+			return nil, nil
 		}
-		images = append(images, named...)
+		args := []string{"image", "ls", "--no-trunc"}
+		for _, ref := range refs {
+			args = append(args, "--filter", "reference="+ref)
+		}
+		return list("image", args...)
+	}
+	named, err := byName(own)
+	if err != nil {
+		return nil, err
+	}
+	images = append(images, named...)
+	if named, err = byName(other); err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(named))
+	for _, img := range named {
+		ids = append(ids, img.ID)
+	}
+	made, err := createdSince(ctx, env, p, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, img := range named {
+		if made[img.ID] {
+			images = append(images, img)
+		}
 	}
 	seen := map[string]bool{}
 	for _, img := range images {
@@ -126,6 +179,37 @@ func resources(ctx context.Context, env *drills.Env, p project) ([]resource, err
 		}
 	}
 	return out, nil
+}
+
+// createdSince tells which of the images ids are the project's, from
+// `docker image inspect`: those carrying its label, and those created
+// since p.since. The creation time is by the engine's clock, p.since by
+// drill's: an engine whose clock runs behind makes a label-less image the
+// run built look older than the run, and it is left; one whose clock runs
+// ahead makes an image built just before the run look like the run's.
+func createdSince(ctx context.Context, env *drills.Env, p project, ids []string) (map[string]bool, error) {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	b, err := output(ctx, env, "", append([]string{"image", "inspect", "--format", "{{json .}}"}, ids...)...)
+	if err != nil {
+		return nil, fmt.Errorf("inspect the images named like those of compose project %s: %w", p.name, err)
+	}
+	type inspected struct {
+		ID      string `json:"Id"`
+		Created time.Time
+		Config  struct{ Labels map[string]string }
+	}
+	list, err := decodeLines[inspected](b)
+	if err != nil {
+		return nil, err
+	}
+	made := map[string]bool{}
+	for _, img := range list {
+		made[img.ID] = img.Config.Labels[ProjectLabel] == p.name || !img.Created.Before(p.since)
+	}
+	return made, nil
 }
 
 // decodeLines reads the JSON Lines docker's --format '{{json .}}' prints

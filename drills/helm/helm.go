@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -183,7 +184,11 @@ func (s *Step) Run(ctx context.Context, env *drills.Env) error {
 }
 
 // install creates the namespace when it is missing and installs the
-// release, both recorded first as a cleanup of the cycle.
+// release, both recorded first as a cleanup of the cycle. The namespace is
+// created with the run's labels (kube.RunLabels), which are what lets the
+// uninstall, drill gc and the cluster target's leftover check tell it is
+// drill's. One that appears between the look and the create
+// (AlreadyExists) is someone else's: it is used, and left alone.
 func (s *Step) install(ctx context.Context, env *drills.Env, in *inputs) (*release.Release, error) {
 	name, out := s.spec.Release, env.Output()
 	c, err := kube.New(in.kubeconfig, out)
@@ -195,16 +200,26 @@ func (s *Step) install(ctx context.Context, env *drills.Env, in *inputs) (*relea
 	if err != nil && !missing {
 		return nil, fmt.Errorf("get namespace %s: %w", in.namespace, err)
 	}
-	r := Release{Kubeconfig: in.kubeconfig, Namespace: in.namespace, Name: name, DeleteNamespace: missing}
-	if err := env.Defer(r.Cleanup()); err != nil {
+	r := Release{Kubeconfig: in.kubeconfig, Namespace: in.namespace, Name: name, DeleteNamespace: missing, Owner: kube.RunLabels(env)}
+	// The ledger entry is written before the create, so it cannot say how
+	// the create went; the cleanup of this cycle is told here, and gc
+	// relies on the labels, which a namespace drill did not make lacks.
+	var notMade atomic.Bool
+	if err := env.Defer(r.cleanup(&notMade)); err != nil {
 		return nil, fmt.Errorf("record the release before installing it: %w", err)
 	}
 	if missing {
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: in.namespace}}
-		if _, err := c.Core.Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: FieldManager}); err != nil && !apierrors.IsAlreadyExists(err) {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: in.namespace, Labels: r.Owner}}
+		_, err := c.Core.Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: FieldManager})
+		switch {
+		case apierrors.IsAlreadyExists(err):
+			notMade.Store(true)
+			fmt.Fprintf(out, "namespace/%s was created by someone else a moment ago: the release goes there, and the namespace is left alone at the end of the cycle\n", in.namespace)
+		case err != nil:
 			return nil, fmt.Errorf("create namespace %s: %w", in.namespace, err)
+		default:
+			fmt.Fprintf(out, "namespace/%s created (deleted with the release at the end of the cycle)\n", in.namespace)
 		}
-		fmt.Fprintf(out, "namespace/%s created (deleted with the release at the end of the cycle)\n", in.namespace)
 	}
 	i := action.NewInstall(in.cfg)
 	i.ReleaseName = name
@@ -293,14 +308,21 @@ func asRelease(r ri.Releaser) (*release.Release, error) {
 	return nil, fmt.Errorf("unsupported Helm release type %T", r)
 }
 
-// Cleanup is what uninstalls the release at the end of the cycle.
-func (r Release) Cleanup() drills.Cleanup {
+// cleanup is what uninstalls the release at the end of the cycle. notMade,
+// when set by then, says that drill did not create the namespace after all
+// (someone else did, between the look and the create): it stays.
+func (r Release) cleanup(notMade *atomic.Bool) drills.Cleanup {
 	return drills.Cleanup{
 		Name:  "uninstall " + r.Name,
 		Kind:  "helm",
 		Entry: r.Entry(),
 		Remove: func(ctx context.Context, env *drills.Env) error {
-			return Uninstall(ctx, r, env.Output())
+			rr := r
+			if rr.DeleteNamespace && notMade != nil && notMade.Load() {
+				rr.DeleteNamespace = false
+				fmt.Fprintf(env.Output(), "namespace/%s is left alone: drill did not create it (someone else did, between drill's look and its create)\n", r.Namespace)
+			}
+			return Uninstall(ctx, rr, env.Output())
 		},
 	}
 }
@@ -311,10 +333,14 @@ func (r Release) Entry() results.LedgerEntry {
 		Namespace: r.Namespace, Release: r.Name, DeleteNamespace: r.DeleteNamespace}
 }
 
-// FromEntry reads a release back from its ledger entry (drill gc).
-func FromEntry(e results.LedgerEntry) (Release, error) {
+// FromEntry reads a release back from its ledger entry (drill gc). env is
+// the dead run's (its RunID and Scenario): with the entry's cycle, they
+// are the labels a namespace drill created for the release carries, and
+// without which gc leaves the namespace alone.
+func FromEntry(e results.LedgerEntry, env *drills.Env) (Release, error) {
 	if e.Kind != results.LedgerHelmRelease || e.Release == "" || e.Namespace == "" || e.Kubeconfig == "" {
 		return Release{}, fmt.Errorf("ledger entry %s is not a complete helm release (release, namespace and kubeconfig)", e.ID)
 	}
-	return Release{Kubeconfig: e.Kubeconfig, Namespace: e.Namespace, Name: e.Release, DeleteNamespace: e.DeleteNamespace}, nil
+	owner := kube.RunLabels(&drills.Env{RunID: env.RunID, Scenario: env.Scenario, Cycle: e.Cycle})
+	return Release{Kubeconfig: e.Kubeconfig, Namespace: e.Namespace, Name: e.Release, DeleteNamespace: e.DeleteNamespace, Owner: owner}, nil
 }

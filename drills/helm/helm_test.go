@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -21,6 +22,7 @@ import (
 	"github.com/redeploy-drill/drill/drills/internal/kube"
 	"github.com/redeploy-drill/drill/drills/internal/kubetest"
 	"github.com/redeploy-drill/drill/drills/kind"
+	"github.com/redeploy-drill/drill/internal/janitor"
 	"github.com/redeploy-drill/drill/results"
 )
 
@@ -74,6 +76,7 @@ func TestHelm(t *testing.T) {
 	repo, tag, _ := strings.Cut(image, ":")
 	hello := helm.Spec{Chart: chartPath(t, "hello"), Release: "hello", Namespace: "apps",
 		Values: map[string]any{"image": map[string]any{"repository": repo, "tag": tag}}}
+	runLabels := map[string]string{kube.LabelRun: env.RunID, kube.LabelScenario: env.Scenario, kube.LabelCycle: "1"}
 	releaseSecrets := func(t *testing.T, ns, name string) int {
 		t.Helper()
 		list, err := cs.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: "owner=helm,name=" + name})
@@ -100,6 +103,11 @@ func TestHelm(t *testing.T) {
 		assert.Equal(t, "helm", list[0].Kind)
 		assert.Equal(t, results.LedgerEntry{Kind: results.LedgerHelmRelease, Kubeconfig: kubeconfig,
 			Namespace: "apps", Release: "hello", DeleteNamespace: true}, list[0].Entry, "drill made the namespace: it goes with the release")
+		ns, err := cs.CoreV1().Namespaces().Get(ctx, "apps", metav1.GetOptions{})
+		require.NoError(t, err)
+		for k, v := range runLabels {
+			assert.Equal(t, v, ns.Labels[k], "the namespace drill made carries the run's label %s", k)
+		}
 	})
 
 	t.Run("the idempotency check passes right after install", func(t *testing.T) {
@@ -155,12 +163,12 @@ func TestHelm(t *testing.T) {
 	t.Run("a failed rollout carries the evidence", func(t *testing.T) {
 		ghost := helm.Spec{Chart: chartPath(t, "hello"), Release: "ghost", Namespace: "apps",
 			Values: map[string]any{"image": map[string]any{"repository": "drill-test/does-not-exist", "tag": "v0"}}}
-		start := time.Now()
-		err := helm.New(ghost).Run(timeoutCtx(t, 20*time.Second), env)
+		// Long enough for a loaded machine to get the pod to its waiting
+		// reason, which the evidence must show.
+		err := helm.New(ghost).Run(timeoutCtx(t, 45*time.Second), env)
 		require.Error(t, err)
-		assert.Less(t, time.Since(start), 45*time.Second, "bounded by the step's timeout")
 		var te *drills.TimeoutError
-		assert.ErrorAs(t, err, &te)
+		assert.ErrorAs(t, err, &te, "ended by the step's timeout")
 		var ee *drills.EvidenceError
 		require.ErrorAs(t, err, &ee, "the same evidence as a wait step")
 		assert.Contains(t, err.Error(), "deployment.apps/ghost -n apps is InProgress")
@@ -190,6 +198,27 @@ func TestHelm(t *testing.T) {
 		require.NoError(t, helm.Uninstall(timeoutCtx(t, time.Minute), r, log), "once removed by hand, nothing is left")
 	})
 
+	t.Run("a namespace someone makes between drill's look and its create is not drill's", func(t *testing.T) {
+		// The step's Defer runs between the two: the namespace is made
+		// there, so drill's create meets AlreadyExists.
+		racing := *env
+		racing.Cleanups = drills.DeferFunc(func(cl drills.Cleanup) error {
+			_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "theirs"}}, metav1.CreateOptions{})
+			require.NoError(t, err)
+			return cleanups.Defer(cl)
+		})
+		theirs := helm.Spec{Chart: chartPath(t, "random"), Release: "theirs", Namespace: "theirs"}
+		mark := len(log.String())
+		require.NoError(t, helm.New(theirs).Run(timeoutCtx(t, time.Minute), &racing))
+		assert.Contains(t, log.String()[mark:], "namespace/theirs was created by someone else a moment ago")
+		assert.NotContains(t, log.String()[mark:], "namespace/theirs created")
+		list := cleanups.List()
+		require.Len(t, list, 6)
+		assert.Equal(t, "theirs", list[5].Entry.Release)
+		assert.True(t, list[5].Entry.DeleteNamespace, "the ledger entry is written before the create")
+		// The uninstall below (with every other release) leaves it.
+	})
+
 	t.Run("uninstall removes every release and checks it gone", func(t *testing.T) {
 		mark := len(log.String())
 		start := time.Now()
@@ -216,11 +245,71 @@ func TestHelm(t *testing.T) {
 		assert.True(t, apierrors.IsNotFound(err), "the namespace drill created is gone: %v", err)
 		_, err = cs.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{})
 		assert.NoError(t, err, "default was not drill's")
+		_, err = cs.CoreV1().Namespaces().Get(ctx, "theirs", metav1.GetOptions{})
+		assert.NoError(t, err, "a namespace made by someone else survives the uninstall")
+		assert.Contains(t, log.String()[mark:], "namespace/theirs is left alone: drill did not create it")
+		assert.Zero(t, releaseSecrets(t, "theirs", "theirs"), "the release in it is uninstalled all the same")
+
+		// gc of the same entry (written before the create) leaves it too:
+		// it lacks the run's labels.
+		rel, err := helm.FromEntry(results.LedgerEntry{Kind: results.LedgerHelmRelease, Kubeconfig: kubeconfig,
+			Namespace: "theirs", Release: "theirs", DeleteNamespace: true, Cycle: 1}, env)
+		require.NoError(t, err)
+		mark = len(log.String())
+		require.NoError(t, helm.Uninstall(timeoutCtx(t, time.Minute), rel, log))
+		assert.Contains(t, log.String()[mark:], "namespace/theirs is left alone: drill did not make it (it lacks the labels "+
+			kube.LabelCycle+"=1,"+kube.LabelRun+"="+env.RunID+","+kube.LabelScenario+"=test)")
+		_, err = cs.CoreV1().Namespaces().Get(ctx, "theirs", metav1.GetOptions{})
+		assert.NoError(t, err, "gc leaves it as well")
 
 		// Nothing there is nothing to remove: a second uninstall, as gc
 		// after a run whose cleanup passed, succeeds.
 		again := helm.Release{Kubeconfig: kubeconfig, Namespace: "apps", Name: "hello", DeleteNamespace: true}
 		assert.NoError(t, helm.Uninstall(timeoutCtx(t, time.Minute), again, log))
+	})
+
+	t.Run("gc deletes the run's namespace and leaves one recreated since the run died", func(t *testing.T) {
+		store := results.Open(t.TempDir())
+		now := time.Now().UTC()
+		require.NoError(t, store.FinishRun(&results.Run{RunID: env.RunID, Scenario: results.ScenarioRef{Name: env.Scenario, File: "test.yaml"},
+			Trigger: "manual", Status: results.StatusFailed, StartedAt: now, FinishedAt: &now, Cycles: []results.Cycle{}}))
+		ledger := store.Ledger(env.Scenario, env.RunID)
+		// A run that dies after its installs: the entries are in its
+		// ledger, as the runner writes them, and its cleanups never run.
+		dead := *env
+		dead.Cleanups = drills.DeferFunc(func(cl drills.Cleanup) error {
+			e := cl.Entry
+			e.ID, e.Cycle = "c1/helm/"+e.Release, dead.Cycle
+			return ledger.Create(e)
+		})
+		for _, name := range []string{"crashed", "recreated"} {
+			spec := helm.Spec{Chart: chartPath(t, "random"), Release: name, Namespace: name}
+			require.NoError(t, helm.New(spec).Run(timeoutCtx(t, time.Minute), &dead))
+		}
+		// Since the run died, someone deleted "recreated" and made it again.
+		require.NoError(t, cs.CoreV1().Namespaces().Delete(ctx, "recreated", metav1.DeleteOptions{}))
+		require.Eventually(t, func() bool {
+			_, err := cs.CoreV1().Namespaces().Get(ctx, "recreated", metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		}, 2*time.Minute, 250*time.Millisecond, "the namespace deleted by hand goes")
+		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "recreated"}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+
+		rep, err := (&janitor.Janitor{Store: store}).Collect(timeoutCtx(t, 3*time.Minute))
+		require.NoError(t, err)
+		require.Len(t, rep.Items, 2)
+		for _, it := range rep.Items {
+			assert.True(t, it.Removed, "%s: %s", it.What, it.Error)
+		}
+		_, err = cs.CoreV1().Namespaces().Get(ctx, "crashed", metav1.GetOptions{})
+		assert.True(t, apierrors.IsNotFound(err), "the namespace the run made goes with its release: %v", err)
+		ns, err := cs.CoreV1().Namespaces().Get(ctx, "recreated", metav1.GetOptions{})
+		require.NoError(t, err, "the namespace made since the run died is not the run's")
+		assert.Empty(t, ns.Labels[kube.LabelRun])
+		gclog, err := os.ReadFile(filepath.Join(store.RunDir(env.Scenario, env.RunID), "gc.log"))
+		require.NoError(t, err)
+		assert.Contains(t, string(gclog), "namespace/recreated is left alone: drill did not make it")
+		assert.Contains(t, string(gclog), "namespace/crashed deleted in")
 	})
 
 	t.Run("after uninstall the same inputs install afresh", func(t *testing.T) {

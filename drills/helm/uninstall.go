@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,9 +29,15 @@ type Release struct {
 	Kubeconfig string
 	Namespace  string
 	Name       string
-	// DeleteNamespace says that drill created the namespace for this
-	// release, so it goes with the release.
+	// DeleteNamespace says that drill set out to create the namespace for
+	// this release, so it goes with the release: only when it carries
+	// every label of Owner, the run's among them, since one of that name
+	// may have been made by someone else before drill's create or since
+	// the run died.
 	DeleteNamespace bool
+	// Owner are the labels drill gives a namespace it creates
+	// (kube.RunLabels): the run's ID, scenario and cycle.
+	Owner map[string]string
 }
 
 // pollInterval is how often Uninstall looks whether a namespace is gone.
@@ -40,7 +48,8 @@ const pollInterval = 500 * time.Millisecond
 // release can make the next cycle differ), then waits until nothing of it
 // is left and checks it: every object of its manifest gone (a Deployment
 // only once its pods are, under foreground deletion), no revision in its
-// history, and its namespace gone when drill created it. A release that
+// history, and its namespace gone when drill created it (deleteNamespace).
+// A release that
 // does not exist is nothing to remove. What is left when ctx ends, or an
 // object that is not even being deleted (helm.sh/resource-policy: keep),
 // is a *drills.LeftoverError.
@@ -107,7 +116,7 @@ func Uninstall(ctx context.Context, r Release, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "checked gone: %d object(s) of release %s and its history, %.1fs after the uninstall began\n", len(objs), r.Name, time.Since(start).Seconds())
 	if r.DeleteNamespace {
-		if err := deleteNamespace(ctx, c, r.Namespace, out); err != nil {
+		if err := deleteNamespace(ctx, c, r, out); err != nil {
 			return fmt.Errorf("uninstall %s: %w", r.Name, err)
 		}
 	}
@@ -200,21 +209,51 @@ func exists(ctx context.Context, c *kube.Clients, ref drills.ObjectRef) (string,
 	return name, deleting, nil
 }
 
-// deleteNamespace deletes a namespace drill created for a release, with
-// foreground propagation, and waits until it is gone. When ctx ends first,
-// the error says why it is still there, from its own conditions.
-func deleteNamespace(ctx context.Context, c *kube.Clients, name string, out io.Writer) error {
+// deleteNamespace deletes the namespace drill created for a release, and
+// only that one: it must carry every label of r.Owner, the run's ID among
+// them, and it is deleted with a precondition on the UID whose labels were
+// checked, with foreground propagation. A namespace of that name without
+// them (someone else's, made before drill's create or since the run died)
+// is left alone, and the output says so. It waits until the namespace it
+// deleted is gone (one of the same name made since is not it); when ctx
+// ends first, the error says why it is still there, from its own
+// conditions.
+func deleteNamespace(ctx context.Context, c *kube.Clients, r Release, out io.Writer) error {
 	start := time.Now()
-	fg := metav1.DeletePropagationForeground
-	err := c.Core.Namespaces().Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete namespace %s: %w", name, err)
+	name, nsc := r.Namespace, c.Core.Namespaces()
+	ns, err := nsc.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		fmt.Fprintf(out, "namespace/%s is not there\n", name)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get namespace %s: %w", name, err)
+	}
+	if !owned(ns.Labels, r.Owner) {
+		fmt.Fprintf(out, "namespace/%s is left alone: drill did not make it (it lacks the labels %s)\n", name, selector(r.Owner))
+		return nil
+	}
+	uid := ns.UID
+	if ns.DeletionTimestamp == nil {
+		fg := metav1.DeletePropagationForeground
+		err := nsc.Delete(ctx, name, metav1.DeleteOptions{
+			PropagationPolicy: &fg,
+			// Exactly the namespace whose labels were just checked.
+			Preconditions: &metav1.Preconditions{UID: &uid},
+		})
+		switch {
+		case apierrors.IsNotFound(err), apierrors.IsConflict(err):
+			// Gone already, or replaced by another of the same name: the
+			// wait below sees either as gone.
+		case err != nil:
+			return fmt.Errorf("delete namespace %s: %w", name, err)
+		}
 	}
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	for {
-		ns, err := c.Core.Namespaces().Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
+		ns, err := nsc.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) || (err == nil && ns.UID != uid) {
 			fmt.Fprintf(out, "namespace/%s deleted in %.1fs\n", name, time.Since(start).Seconds())
 			return nil
 		}
@@ -227,6 +266,33 @@ func deleteNamespace(ctx context.Context, c *kube.Clients, name string, out io.W
 		case <-tick.C:
 		}
 	}
+}
+
+// owned reports whether a namespace's labels include every one of owner,
+// the run's ID among them: without a run ID nothing proves drill made it.
+func owned(labels, owner map[string]string) bool {
+	if owner[kube.LabelRun] == "" {
+		return false
+	}
+	for k, v := range owner {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// selector writes labels as a label selector, sorted by key.
+func selector(labels map[string]string) string {
+	if labels[kube.LabelRun] == "" {
+		return kube.LabelRun + " (no run ID to match)"
+	}
+	keys := slices.Sorted(maps.Keys(labels))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + labels[k]
+	}
+	return strings.Join(parts, ",")
 }
 
 // namespaceWhy says why a namespace is still there, from the conditions

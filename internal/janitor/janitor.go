@@ -393,8 +393,10 @@ func (j *Janitor) remove(ctx context.Context, r deadRun, e results.LedgerEntry, 
 		return j.destroyTerraform(ctx, r, e)
 	case results.LedgerHelmRelease:
 		// As the run's own cleanup does: uninstall with foreground
-		// deletion, then check that nothing of the release is left.
-		rel, err := helm.FromEntry(e)
+		// deletion, then check that nothing of the release is left. The
+		// namespace goes too only when it still carries the run's labels:
+		// one of that name made since the run died is not the run's.
+		rel, err := helm.FromEntry(e, j.baseEnv(r))
 		if err != nil {
 			return err
 		}

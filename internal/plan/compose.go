@@ -73,7 +73,8 @@ func composeProject(s *scenarios.Scenario, c *scenarios.ComposeTarget, env *dril
 
 // ComposeFromLedger is the target drill gc takes a dead run's project down
 // with: no compose file (the workdir may be gone), the images by the names
-// the ledger recorded, on the engine the run used.
+// the ledger recorded, those only when created since the entry was written
+// (before `up`), on the engine the run used.
 func ComposeFromLedger(e results.LedgerEntry, env *drills.Env, log *zap.Logger) *compose.Target {
 	if e.DockerHost != "" {
 		env.Vars[dockerHostVar] = e.DockerHost
@@ -81,7 +82,7 @@ func ComposeFromLedger(e results.LedgerEntry, env *drills.Env, log *zap.Logger) 
 	if e.DockerContext != "" {
 		env.Vars[dockerContextVar] = e.DockerContext
 	}
-	return compose.New(e.Project, nil, compose.WithImages(e.Images), compose.WithLogger(log))
+	return compose.New(e.Project, nil, compose.WithImages(e.Images), compose.WithSince(e.Time), compose.WithLogger(log))
 }
 
 // validateRunID stands for the run ID while a scenario is validated or

@@ -1,0 +1,84 @@
+package janitor_test
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/redeploy-drill/drill/internal/janitor"
+	"github.com/redeploy-drill/drill/internal/testtools"
+	"github.com/redeploy-drill/drill/results"
+)
+
+// gc of a compose project removes, of the images named in its ledger entry,
+// only those the run made (after the entry was written, which is before
+// `up`), by their exact name:tag: an image of the name a service builds that
+// was there before the run, and the other tags of its repository, stay. It
+// runs against the real Docker engine.
+func TestCollectComposeRemovesOnlyTheImagesTheRunMade(t *testing.T) {
+	testtools.NeedCompose(t)
+	b := make([]byte, 3)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	suffix := hex.EncodeToString(b)
+	repo := "drill-test-gc-theirs-" + suffix
+	t.Cleanup(func() {
+		_ = exec.Command("docker", "image", "rm", "--force", repo+":latest", repo+":keep", repo+":run").Run()
+	})
+	store := results.Open(t.TempDir())
+	ledger := finishedRun(t, store, "20261201T000000Z-"+suffix)
+
+	theirs := scratchImage(t, "someone-else-"+suffix, repo+":latest", repo+":keep")
+	require.NoError(t, ledger.Create(results.LedgerEntry{ID: "c1/target", Kind: results.LedgerComposeProject, Cycle: 1,
+		Project: "drill-web-" + suffix + "-c1", Images: []string{repo, repo + ":run"}}))
+	ours := scratchImage(t, "the-run-"+suffix, repo+":run") // built by the run's up, unlabelled as the classic builder builds
+
+	rep, err := (&janitor.Janitor{Store: store}).Collect(t.Context())
+	require.NoError(t, err)
+	require.Len(t, rep.Items, 1)
+	assert.True(t, rep.Items[0].Removed, "%s", rep.Items[0].Error)
+	assert.Empty(t, imageOf(t, repo+":run"), "the image the run built is removed")
+	assert.NotContains(t, allImages(t), ours)
+	assert.Equal(t, theirs, imageOf(t, repo+":latest"), "the image named like the service's, there before the run, stays")
+	assert.Equal(t, theirs, imageOf(t, repo+":keep"), "another tag of the repository stays")
+}
+
+// scratchImage builds an empty image FROM scratch with the classic builder
+// (nothing pulled), unique by its label, and returns its ID.
+func scratchImage(t *testing.T, owner string, tags ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nLABEL owner="+owner+"\n"), 0o644))
+	args := []string{"build", "-q"}
+	for _, tag := range tags {
+		args = append(args, "-t", tag)
+	}
+	build := exec.Command("docker", append(args, dir)...)
+	build.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return imageOf(t, tags[0])
+}
+
+// imageOf is the ID an image name:tag names, or "".
+func imageOf(t *testing.T, ref string) string {
+	t.Helper()
+	out, err := exec.Command("docker", "image", "ls", "--no-trunc", "-q", "--filter", "reference="+ref).Output()
+	require.NoError(t, err)
+	return strings.TrimSpace(string(out))
+}
+
+// allImages lists the IDs of every image.
+func allImages(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("docker", "image", "ls", "--no-trunc", "-q").Output()
+	require.NoError(t, err)
+	return strings.Fields(string(out))
+}
