@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 
+	"github.com/spf13/cobra"
+
 	"github.com/redeploy-drill/drill/internal/plan"
+	"github.com/redeploy-drill/drill/internal/shard"
 	"github.com/redeploy-drill/drill/scenarios"
 )
 
@@ -66,4 +70,35 @@ func loadAll(a *app, paths []string) ([]*scenarios.Scenario, error) {
 		return out, &ExitError{Code: ExitUsage, Err: errors.Join(errs...)}
 	}
 	return out, nil
+}
+
+// shardFlags are --shard and --shards, which run and plan share.
+type shardFlags struct {
+	shard  string
+	shards int
+}
+
+func (f *shardFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.shard, "shard", "", "run only shard I of N (I/N, from 1): the scenarios sorted by name, every N-th from the I-th; default $"+shard.EnvShard)
+	cmd.Flags().IntVar(&f.shards, "shards", 0, "the number of shards, the shard being $"+shard.EnvJobIndex+"+1 (a Kubernetes Indexed Job); default $"+shard.EnvShards)
+}
+
+// selectShard keeps the scenarios of the shard the flags and environment
+// name (shard.Resolve), all of them without one. Every scenario was loaded
+// and checked first, so that every shard refuses the same invalid input
+// and agrees on the names it splits.
+func selectShard(f *shardFlags, list []*scenarios.Scenario) ([]*scenarios.Scenario, shard.Shard, error) {
+	sh, err := shard.Resolve(f.shard, f.shards, os.Getenv)
+	if err != nil {
+		return nil, sh, &ExitError{Code: ExitUsage, Err: err}
+	}
+	names := make([]string, len(list))
+	for i, s := range list {
+		names[i] = s.Metadata.Name
+	}
+	out := []*scenarios.Scenario{}
+	for _, i := range sh.Select(names) {
+		out = append(out, list[i])
+	}
+	return out, sh, nil
 }

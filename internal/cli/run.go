@@ -29,6 +29,7 @@ type runFlags struct {
 	junit         string
 	teardown      time.Duration
 	wait          bool
+	shard         shardFlags
 }
 
 func newRunCommand(a *app) *cobra.Command {
@@ -53,6 +54,7 @@ and its guideline holds; 1 a drill failed or the guideline does not hold; 2 inva
 	fl.StringVar(&f.junit, "junit", "", "also write a JUnit XML report of these runs to FILE")
 	fl.BoolVar(&f.wait, "wait", false, "when a scenario is already running in another drill, wait for it instead of exiting 3")
 	fl.DurationVar(&f.teardown, "teardown-timeout", runner.DefaultTeardownTimeout, "after an interrupt, the longest any teardown step or destroy may take")
+	f.shard.add(cmd)
 	return cmd
 }
 
@@ -63,6 +65,24 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 	list, err := loadAll(a, args)
 	if err != nil {
 		return err
+	}
+	all := len(list)
+	list, sh, err := selectShard(&f.shard, list)
+	if err != nil {
+		return err
+	}
+	if !sh.IsZero() {
+		a.say().infof("shard %s: %d of the %d scenarios found", sh, len(list), all)
+	}
+	if len(list) == 0 {
+		// More shards than scenarios: this runner has nothing to do, which
+		// is not a failure of the drills the others run.
+		if f.junit != "" {
+			if err := writeJUnit(f.junit, nil); err != nil {
+				return exitf(ExitEnvironment, "--junit %s: %w", f.junit, err)
+			}
+		}
+		return nil
 	}
 	log, err := newLogger(a.streams.Err, a.logFormat, a.verbose)
 	if err != nil {
