@@ -110,6 +110,14 @@ type Source struct {
 	Dirty  bool   `json:"dirty"`
 	// Git is false when the source is not inside a git repository.
 	Git bool `json:"git"`
+	// URL, Ref and Path are set for a source each cycle clones
+	// (spec.source.git): the repository as written, a token in its user
+	// part replaced by ***, the ref as written ("" for the default
+	// branch), and the folder of the clone the steps ran in. Commit is then
+	// the commit every cycle checked out, resolved by the first.
+	URL  string `json:"url,omitempty"`
+	Ref  string `json:"ref,omitempty"`
+	Path string `json:"path,omitempty"`
 }
 
 // Host is the machine a run executed on.

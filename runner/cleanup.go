@@ -17,16 +17,18 @@ import (
 	"github.com/redeploy-drill/drill/results"
 )
 
-// removeWorkdir removes the cycle's workdir, but only as the ledger's rule
+// removeWorkdir removes the cycle's workdir (the folder drill made, which
+// holds the steps' folder when a git source's path names one inside the
+// clone), but only as the ledger's rule
 // allows (results.MayRemoveWorkdir): a workdir still holding the state of a
 // target whose destroy did not pass is kept, with its ledger entries, so
 // that `drill gc` can retry the destroy. What is kept is recorded for the
 // run's error message and told to the operator now.
 func (x *run) removeWorkdir(c *results.Cycle, env *drills.Env, log *zap.Logger) {
-	if env.Workdir == "" {
+	if c.Workdir == "" {
 		return
 	}
-	if err := results.MayRemoveWorkdir(env.Workdir, x.ledger.Outstanding()); err != nil {
+	if err := results.MayRemoveWorkdir(c.Workdir, x.ledger.Outstanding()); err != nil {
 		var inUse *results.WorkdirInUseError
 		msg := err.Error()
 		if errors.As(err, &inUse) {
@@ -35,16 +37,16 @@ func (x *run) removeWorkdir(c *results.Cycle, env *drills.Env, log *zap.Logger) 
 				what = append(what, h.Describe())
 			}
 			msg = fmt.Sprintf("cycle %d: left behind: %s (its workdir %s is kept); `drill gc --results %s` retries the destroy",
-				c.Index, strings.Join(what, ", "), env.Workdir, x.r.Store.Dir)
+				c.Index, strings.Join(what, ", "), c.Workdir, x.r.Store.Dir)
 		}
 		x.leftBehind = append(x.leftBehind, msg)
-		x.keptWorkdirs = append(x.keptWorkdirs, env.Workdir)
-		log.Warn("workdir kept: it holds state that was not destroyed", zap.String("workdir", env.Workdir), zap.Error(err))
+		x.keptWorkdirs = append(x.keptWorkdirs, c.Workdir)
+		log.Warn("workdir kept: it holds state that was not destroyed", zap.String("workdir", c.Workdir), zap.Error(err))
 		x.emit(Event{Kind: Notice, Run: x.doc, Cycle: c, Message: msg})
 		return
 	}
-	if err := os.RemoveAll(env.Workdir); err != nil {
-		log.Warn("could not remove the workdir", zap.String("workdir", env.Workdir), zap.Error(err))
+	if err := os.RemoveAll(c.Workdir); err != nil {
+		log.Warn("could not remove the workdir", zap.String("workdir", c.Workdir), zap.Error(err))
 		return
 	}
 	x.ledgerRelease(workdirID(env.Cycle))

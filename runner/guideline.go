@@ -228,6 +228,11 @@ func (x *run) guideline(plannedCycles int) *results.Guideline {
 
 	// version-controlled
 	switch {
+	case d.Source.URL != "" && d.Source.Commit == "":
+		add(CheckVersionControlled, false, "the source repository "+d.Source.URL+" could not be cloned")
+	case d.Source.URL != "":
+		// Holds by construction: each cycle had what a fresh clone has.
+		add(CheckVersionControlled, true, "source cloned from "+d.Source.URL+" at "+shortCommit(d.Source.Commit))
 	case !d.Source.Git:
 		add(CheckVersionControlled, false, "the source is not in a git repository")
 	case d.Source.Dirty:

@@ -21,6 +21,9 @@ type Plan struct {
 	Freshness time.Duration
 	// Source is the absolute folder copied into each cycle's fresh workdir.
 	Source string
+	// Git, when set, is the repository each cycle clones instead (Source
+	// is then "").
+	Git *GitSource
 	// Env is the base environment of every step (spec.env, passEnv, PATH,
 	// HOME, TMPDIR, LANG and the secrets by name). The runner adds DRILL_*.
 	Env map[string]string
@@ -33,6 +36,19 @@ type Plan struct {
 	// cycle (drills.Cleanup) that sets no timeout of its own; zero: the
 	// target's timeout.
 	CleanupTimeout time.Duration
+}
+
+// GitSource is a repository each cycle clones into its fresh workdir.
+type GitSource struct {
+	// Record is what the DrillRun says of the source (git, the URL fit to
+	// print, ref, path); the runner adds the commit the first cycle
+	// checked out.
+	Record results.Source
+	// Clone clones into root, the cycle's empty folder, and checks out
+	// commit ("" in the first cycle: the ref's; then the first cycle's). It
+	// returns the commit and the workdir the steps run in (root, or the
+	// folder spec.source.path names inside it).
+	Clone func(ctx context.Context, env *drills.Env, root, commit string) (checkedOut, workdir string, err error)
 }
 
 // TargetPlan says how to build a cycle's target.

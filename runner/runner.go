@@ -122,7 +122,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 		Kind:        results.KindRun,
 		RunID:       results.NewRunID(now),
 		Scenario:    p.Scenario,
-		Source:      sourceState(ctx, p.Source),
+		Source:      p.sourceRecord(ctx),
 		Trigger:     r.Trigger,
 		Host:        hostInfo(),
 		Tools:       r.Tools,
@@ -294,16 +294,34 @@ func (x *run) cycle(index int) {
 	var target drills.Target
 	cleanups := x.cleanups(env)
 
-	// Fresh workdir with a copy of the source, recorded as a step of the
-	// provision phase so its time is visible.
+	// Fresh workdir with a copy (or a clone) of the source, recorded as a
+	// step of the provision phase so its time is visible.
+	pinned, cloned := x.doc.Source.Commit, ""
 	prep := x.record(c, env, Step{Name: "workdir", Kind: "workdir", Phase: results.PhaseProvision, Timeout: x.stepTimeout(0)}, func(ctx context.Context, env *drills.Env) error {
 		dir := workdirPath(x.r.TempDir, x.plan.Scenario.Name, x.doc.RunID, index)
 		env.Workdir = dir
 		env.Vars[scenarios.VarWorkdir] = dir
 		c.Workdir = dir
 		x.ledgerCreate(results.LedgerEntry{ID: workdirID(index), Kind: results.LedgerWorkdir, Cycle: index, Path: dir})
+		if g := x.plan.Git; g != nil {
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				return fmt.Errorf("create workdir: %w", err)
+			}
+			commit, wd, err := g.Clone(ctx, env, dir, pinned)
+			if err != nil {
+				return err
+			}
+			cloned = commit
+			env.Workdir = wd
+			env.Vars[scenarios.VarWorkdir] = wd
+			return nil
+		}
 		return newWorkdir(ctx, dir, x.plan.Source)
 	})
+	if cloned != "" && x.doc.Source.Commit == "" {
+		// Every later cycle checks out this commit.
+		x.doc.Source.Commit = cloned
+	}
 	if prep != results.StatusPassed {
 		failed = true
 	}
@@ -433,7 +451,7 @@ func (x *run) cycle(index int) {
 	}
 
 	if keep {
-		x.keptWorkdirs = append(x.keptWorkdirs, env.Workdir)
+		x.keptWorkdirs = append(x.keptWorkdirs, c.Workdir)
 		x.stopAfterCycle = true
 		x.emit(Event{Kind: Notice, Run: x.doc, Cycle: c, Message: keepMessage(x.plan, env, target, x.r.Store.Dir)})
 	} else {

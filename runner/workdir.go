@@ -84,6 +84,16 @@ func insideGit(ctx context.Context, dir string) bool {
 	return err == nil && strings.TrimSpace(string(out)) == "true"
 }
 
+// sourceRecord is what the DrillRun records of the source at the start:
+// a git source's description (its commit comes with the first clone), or
+// the state of the source folder.
+func (p *Plan) sourceRecord(ctx context.Context) results.Source {
+	if p.Git != nil {
+		return p.Git.Record
+	}
+	return sourceState(ctx, p.Source)
+}
+
 // sourceState records the commit of the source and whether it has local changes.
 func sourceState(ctx context.Context, dir string) results.Source {
 	if dir == "" || !insideGit(ctx, dir) {

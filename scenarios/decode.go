@@ -123,6 +123,7 @@ func reflectValue(s *Scenario) reflect.Value { return reflect.ValueOf(s).Elem() 
 
 var (
 	durationType = reflect.TypeFor[Duration]()
+	sourceType   = reflect.TypeFor[Source]()
 	stepType     = reflect.TypeFor[Step]()
 )
 
@@ -155,8 +156,12 @@ func (d *decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 }
 
 func (d *decoder) decodeNode(path string, n *yaml.Node, v reflect.Value) {
-	if v.Type() == durationType {
+	switch v.Type() {
+	case durationType:
 		d.duration(path, n, v)
+		return
+	case sourceType:
+		d.source(path, n, v.Addr().Interface().(*Source))
 		return
 	}
 	switch v.Kind() {
@@ -325,6 +330,22 @@ func (d *decoder) duration(path string, n *yaml.Node, v reflect.Value) {
 		return
 	}
 	v.SetInt(int64(dur))
+}
+
+// source decodes spec.source: a folder (a string) or a git repository (a
+// mapping of git, ref and path, decoded as any structure is, so unknown
+// fields and wrong types are reported the same way).
+func (d *decoder) source(path string, n *yaml.Node, v *Source) {
+	switch {
+	case isNull(n):
+	case n.Kind == yaml.ScalarNode:
+		v.Dir = n.Value
+	case n.Kind == yaml.MappingNode:
+		v.Git = &GitSource{}
+		d.structure(path, n, reflect.ValueOf(v.Git).Elem())
+	default:
+		d.wrongType(path, n, "a folder (a string) or a git repository ({git: URL, ref: REF, path: SUBDIR})")
+	}
 }
 
 // manual decodes Step.Manual: instructions for the operator, or true for

@@ -42,7 +42,9 @@ func (s *Scenario) ApplyDefaults() {
 	if sp.Freshness == 0 {
 		sp.Freshness = Duration(DefaultFreshness)
 	}
-	sp.Source = resolveSource(sp.Source, s.File)
+	if sp.Source.Git == nil {
+		sp.Source.Dir = resolveSource(sp.Source.Dir, s.File)
+	}
 	for i := range sp.Secrets {
 		if f := sp.Secrets[i].FromFile; f != "" && !filepath.IsAbs(f) {
 			sp.Secrets[i].FromFile = resolveSource(f, s.File)

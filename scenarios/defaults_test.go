@@ -14,7 +14,7 @@ func TestApplyDefaults(t *testing.T) {
 		File:     "/srv/drills/web.yaml",
 		Metadata: Metadata{Name: "web", Owner: "platform"},
 		Spec: Spec{
-			Source:   "../stack",
+			Source:   Source{Dir: "../stack"},
 			Secrets:  []Secret{{Name: "T", FromFile: "token"}, {Name: "U", FromFile: "/abs/token"}},
 			Defaults: StepDefaults{Retries: 2},
 			Target:   Target{Terraform: &TerraformTarget{}},
@@ -30,7 +30,7 @@ func TestApplyDefaults(t *testing.T) {
 	sp := s.Spec
 	assert.Equal(t, DefaultCycles, sp.Cycles)
 	assert.Equal(t, dur(DefaultFreshness), sp.Freshness)
-	assert.Equal(t, filepath.FromSlash("/srv/stack"), sp.Source)
+	assert.Equal(t, filepath.FromSlash("/srv/stack"), sp.Source.Dir)
 	assert.Equal(t, []Secret{{Name: "T", FromFile: "/srv/drills/token"}, {Name: "U", FromFile: "/abs/token"}}, sp.Secrets)
 	assert.Equal(t, StepDefaults{Timeout: dur(DefaultTimeout), Retries: 2, RetryDelay: dur(DefaultRetryDelay)}, sp.Defaults)
 	assert.Equal(t, &TerraformTarget{Dir: ".", Idempotent: ptr(true)}, sp.Target.Terraform)

@@ -150,7 +150,7 @@ func parse(file string, data []byte, checkFS bool, o loadOptions) (*Scenario, er
 	s.idx = d.idx
 	s.ApplyDefaults()
 	if source != "" {
-		s.Spec.Source = source
+		s.Spec.Source.Dir = source
 	}
 	return s, nil
 }

@@ -55,7 +55,7 @@ func TestLoadValidFull(t *testing.T) {
 			Cycles:    3,
 			Budget:    dur(5 * time.Minute),
 			Freshness: dur(7 * 24 * time.Hour),
-			Source:    abs(t, "."), // "..", relative to testdata/
+			Source:    Source{Dir: abs(t, ".")}, // "..", relative to testdata/
 			Env:       map[string]string{"APP_PORT": "18080", "GREETING": "hello world"},
 			PassEnv:   []string{"AWS_PROFILE", "HTTPS_PROXY"},
 			Secrets: []Secret{
@@ -143,7 +143,7 @@ func TestLoadValidKind(t *testing.T) {
 	want := Spec{
 		Cycles:    DefaultCycles,
 		Freshness: dur(DefaultFreshness),
-		Source:    abs(t, "testdata"),
+		Source:    Source{Dir: abs(t, "testdata")},
 		Defaults:  StepDefaults{Timeout: dur(DefaultTimeout), RetryDelay: dur(DefaultRetryDelay)},
 		Target: Target{Kind: &KindTarget{
 			Config:     "kind.yaml",
@@ -226,7 +226,7 @@ func TestLoadValidMinimalGetsDefaults(t *testing.T) {
 	assert.Equal(t, 2, s.Spec.Cycles)
 	assert.Equal(t, 24*time.Hour, s.Spec.Freshness.D())
 	assert.Zero(t, s.Spec.Budget)
-	assert.Equal(t, abs(t, "testdata"), s.Spec.Source, "source defaults to the scenario's folder")
+	assert.Equal(t, abs(t, "testdata"), s.Spec.Source.Dir, "source defaults to the scenario's folder")
 	assert.Equal(t, StepDefaults{Timeout: dur(10 * time.Minute), RetryDelay: dur(5 * time.Second)}, s.Spec.Defaults)
 	assert.Equal(t, Target{None: &NoneTarget{}}, s.Spec.Target)
 	require.Len(t, s.Spec.Steps, 1)
@@ -459,12 +459,12 @@ spec:
 
 	s, err := Parse(path, data)
 	require.NoError(t, err)
-	assert.Equal(t, filepath.Join(dir, "stack"), s.Spec.Source, "relative source is relative to the scenario's folder")
+	assert.Equal(t, filepath.Join(dir, "stack"), s.Spec.Source.Dir, "relative source is relative to the scenario's folder")
 
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "stack"), 0o755))
 	s, err = Load(path)
 	require.NoError(t, err)
-	assert.Equal(t, filepath.Join(dir, "stack"), s.Spec.Source)
+	assert.Equal(t, filepath.Join(dir, "stack"), s.Spec.Source.Dir)
 }
 
 // Types the walker is strict about, each checked on its own.

@@ -21,10 +21,10 @@ import (
 // would copy itself). Inside a git work tree only tracked files are copied,
 // which cannot recurse, so there those are allowed.
 func (v *validator) source(s *Scenario, file string) string {
-	if !v.ok("spec.source") {
-		return ""
+	if !v.ok("spec.source") || s.Spec.Source.Git != nil {
+		return "" // a repository is checked when each cycle clones it
 	}
-	dir := resolveSource(s.Spec.Source, file)
+	dir := resolveSource(s.Spec.Source.Dir, file)
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -71,16 +71,17 @@ func copyProblem(real, dir string) string {
 // spec.source (or, when it is not written, at spec). The scenario must come
 // from Load, which resolved spec.source.
 func (s *Scenario) CheckResultsFolder(dir string) error {
-	if s.Spec.Source == "" || dir == "" {
-		return nil
+	src := s.Spec.Source.Dir
+	if src == "" || dir == "" {
+		return nil // no folder is copied from a git source
 	}
 	results := realPath(dir)
-	if !holds(s.Spec.Source, results) || insideGitWorkTree(s.Spec.Source) {
+	if !holds(src, results) || insideGitWorkTree(src) {
 		return nil
 	}
 	line, col := s.Pos("spec.source")
 	return &LoadError{Problems: []Problem{{File: s.File, Line: line, Column: col, Field: "spec.source",
-		Message: fmt.Sprintf("source folder %s holds the results folder %s: every cycle would copy the results of earlier runs into its workdir; point spec.source at the stack's own folder, put the results elsewhere, or keep the source in a git work tree (then only tracked files are copied)", s.Spec.Source, results)}}}
+		Message: fmt.Sprintf("source folder %s holds the results folder %s: every cycle would copy the results of earlier runs into its workdir; point spec.source at the stack's own folder, put the results elsewhere, or keep the source in a git work tree (then only tracked files are copied)", src, results)}}}
 }
 
 // holds reports whether folder parent is dir or one of its ancestors.

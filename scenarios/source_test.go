@@ -85,7 +85,7 @@ func TestSourceHoldingTheTemporaryFolder(t *testing.T) {
 	gitInit(t, src)
 	s, err := Load(writeScenario(t, root, "src"), env(nil))
 	require.NoError(t, err)
-	assert.Equal(t, src, s.Spec.Source)
+	assert.Equal(t, src, s.Spec.Source.Dir)
 }
 
 func TestSourceSymlinkIsResolved(t *testing.T) {
@@ -96,7 +96,7 @@ func TestSourceSymlinkIsResolved(t *testing.T) {
 
 	s, err := Load(writeScenario(t, root, "current"), env(nil))
 	require.NoError(t, err)
-	assert.Equal(t, stack, s.Spec.Source, "the copy starts from the real folder")
+	assert.Equal(t, stack, s.Spec.Source.Dir, "the copy starts from the real folder")
 
 	// A symlink to a file, or to nothing, is not a source folder.
 	require.NoError(t, os.WriteFile(filepath.Join(root, "file"), nil, 0o644))
@@ -145,4 +145,49 @@ func TestCheckResultsFolder(t *testing.T) {
 
 	gitInit(t, src)
 	assert.NoError(t, s.CheckResultsFolder(results), "in a git work tree only tracked files are copied")
+}
+
+// spec.source's git form: a repository each cycle clones. Nothing is read
+// from disk for it at load time (no folder, no compose files).
+func TestGitSource(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Load(writeScenario(t, dir, "\n    git: https://x-access-token:${GIT_TOKEN}@git.example/org/stack.git\n    ref: v1.2\n    path: deploy\n  passEnv: [GIT_TOKEN]"), env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, Source{Git: &GitSource{URL: "https://x-access-token:${GIT_TOKEN}@git.example/org/stack.git", Ref: "v1.2", Path: "deploy"}}, s.Spec.Source)
+
+	s, err = Load(writeScenario(t, dir, "\n    git: ../stack.git"), env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, Source{Git: &GitSource{URL: "../stack.git"}}, s.Spec.Source, "relative to the scenario's folder when cloned, not resolved here")
+}
+
+func TestGitSourceProblems(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		source string
+		field  string
+		line   int
+		col    int
+		msg    string
+	}{
+		{"{ref: main}", "spec.source.git", 5, 3, `required field is missing: the repository to clone (a URL or a path)`},
+		{`{git: ""}`, "spec.source.git", 5, 17, "must not be empty"},
+		{"{git: --upload-pack=touch /tmp/x}", "spec.source.git", 5, 17, `"--upload-pack=touch /tmp/x" must not start with -`},
+		{"{git: 'repo with space'}", "spec.source.git", 5, 17, `"repo with space" must not contain whitespace`},
+		{"{git: '${NOPE}'}", "spec.source.git", 5, 17, `${NOPE} is not defined: set it in spec.env, spec.passEnv or spec.secrets (did you mean ${HOME}?)`},
+		{`{git: r.git, ref: ""}`, "spec.source.ref", 5, 29, "must not be empty (leave ref out for the repository's default branch)"},
+		{"{git: r.git, ref: --orphan}", "spec.source.ref", 5, 29, `"--orphan" is not a branch, tag or commit`},
+		{"{git: r.git, ref: 'main~1'}", "spec.source.ref", 5, 29, `"main~1" is not a branch, tag or commit`},
+		{"{git: r.git, path: ../up}", "spec.source.path", 5, 30, `"../up" escapes the workdir with ..`},
+		{"{git: r.git, path: /abs}", "spec.source.path", 5, 30, `"/abs" must be relative to the workdir (a fresh copy of spec.source)`},
+		{"{git: r.git, path: '${X}'}", "spec.source.path", 5, 30, `"${X}": path is not expanded; write the folder of the repository itself`},
+		{"{git: r.git, branch: main}", "spec.source.branch", 5, 24, `unknown field "branch"`},
+		{"[a, b]", "spec.source", 5, 11, "expected a folder (a string) or a git repository ({git: URL, ref: REF, path: SUBDIR}), got a list"},
+	}
+	for _, tt := range tests {
+		_, err := Load(writeScenario(t, dir, tt.source), env(nil))
+		le := loadError(t, err)
+		require.Len(t, le.Problems, 1, "%s: %v", tt.source, err)
+		p := le.Problems[0]
+		assert.Equal(t, []any{tt.field, tt.line, tt.col, tt.msg}, []any{p.Field, p.Line, p.Column, p.Message}, tt.source)
+	}
 }

@@ -59,7 +59,7 @@ type Spec struct {
 	Cycles    int               `yaml:"cycles"`
 	Budget    Duration          `yaml:"budget"`
 	Freshness Duration          `yaml:"freshness"`
-	Source    string            `yaml:"source"`
+	Source    Source            `yaml:"source"`
 	Env       map[string]string `yaml:"env"`
 	PassEnv   []string          `yaml:"passEnv"`
 	Secrets   []Secret          `yaml:"secrets"`
@@ -67,6 +67,31 @@ type Spec struct {
 	Target    Target            `yaml:"target"`
 	Steps     []Step            `yaml:"steps"`
 	Teardown  []Step            `yaml:"teardown"`
+}
+
+// Source is where each cycle's workdir comes from, written either as a
+// folder (spec.source: ./stack, the default being the scenario's folder),
+// copied, or as a git repository (spec.source: {git: URL, ref: REF, path:
+// SUBDIR}), cloned: exactly one of Dir and Git is set after Load.
+type Source struct {
+	// Dir is the folder, absolute with symlinks resolved after Load.
+	Dir string
+	// Git is the repository each cycle clones.
+	Git *GitSource
+}
+
+// GitSource is a repository each cycle clones into its fresh workdir: the
+// most literal "from scratch", what a fresh clone has.
+type GitSource struct {
+	// URL is anything `git clone` takes (https://, ssh://, file://, a
+	// local path); a token in its user part comes from passEnv or secrets
+	// and is redacted.
+	URL string `yaml:"git"`
+	// Ref is a branch, tag or commit; empty is the remote's default branch.
+	Ref string `yaml:"ref"`
+	// Path is the folder of the clone the steps run in (the workdir), ""
+	// for its top.
+	Path string `yaml:"path"`
 }
 
 // Secret is a value drill reads from the host and redacts everywhere.

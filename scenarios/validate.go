@@ -173,6 +173,9 @@ func (v *validator) scenario(s *Scenario) {
 	v.duration("spec.freshness", sp.Freshness)
 	v.env(sp)
 	v.secrets(sp)
+	if sp.Source.Git != nil && v.ok("spec.source") {
+		v.gitSource("spec.source", sp.Source.Git)
+	}
 	if v.ok("spec.defaults") {
 		v.intRange("spec.defaults.retries", sp.Defaults.Retries, 0, MaxRetries)
 		v.duration("spec.defaults.timeout", sp.Defaults.Timeout)
@@ -392,6 +395,39 @@ func (v *validator) compose(p string, c *ComposeTarget) {
 		v.at(pp, "invalid project name %q: use lowercase letters, digits, - and _, starting with a letter or digit, at most 63 characters", short(c.Project))
 	}
 	v.duration(p+".wait", c.Wait)
+}
+
+// gitSource checks spec.source's git form. The URL and ref reach git as
+// arguments, so neither may start with "-" (git would read an option:
+// --upload-pack runs a command); drill also passes "--" before them.
+func (v *validator) gitSource(p string, g *GitSource) {
+	up := p + ".git"
+	switch {
+	case !v.has(up):
+		v.missing(p, "git", "required field is missing: the repository to clone (a URL or a path)")
+	case strings.TrimSpace(g.URL) == "":
+		v.at(up, "must not be empty")
+	case strings.HasPrefix(g.URL, "-"):
+		v.at(up, "%q must not start with -", short(g.URL))
+	case strings.ContainsAny(g.URL, " \t\r\n"):
+		v.at(up, "%q must not contain whitespace", short(g.URL))
+	default:
+		v.expandable(up, g.URL, targetScope)
+	}
+	rp := p + ".ref"
+	switch {
+	case v.has(rp) && strings.TrimSpace(g.Ref) == "":
+		v.at(rp, "must not be empty (leave ref out for the repository's default branch)")
+	case strings.HasPrefix(g.Ref, "-") || strings.ContainsAny(g.Ref, " \t\r\n~^:?*[\\"):
+		v.at(rp, "%q is not a branch, tag or commit", short(g.Ref))
+	default:
+		v.expandable(rp, g.Ref, targetScope)
+	}
+	if pp := p + ".path"; strings.Contains(g.Path, "${") {
+		v.at(pp, "%q: path is not expanded; write the folder of the repository itself", short(g.Path))
+	} else {
+		v.relPath(pp, g.Path)
+	}
 }
 
 func (v *validator) step(p string, st *Step, teardown bool, names map[string]string) {

@@ -11,12 +11,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/redeploy-drill/drill/internal/gitsource"
 	"github.com/redeploy-drill/drill/internal/plan"
 	"github.com/redeploy-drill/drill/scenarios"
 )
 
 func newPlanCommand(a *app) *cobra.Command {
-	var cycles int
+	var (
+		cycles int
+		shards shardFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "plan PATH",
 		Short: "Print what a run would do, in order, with timeouts and budget; nothing is run or created",
@@ -25,6 +29,18 @@ func newPlanCommand(a *app) *cobra.Command {
 			list, err := loadAll(a, args)
 			if err != nil {
 				return err
+			}
+			all := len(list)
+			list, sh, err := selectShard(&shards, list)
+			if err != nil {
+				return err
+			}
+			if !sh.IsZero() {
+				names := make([]string, len(list))
+				for i, s := range list {
+					names[i] = s.Metadata.Name
+				}
+				fmt.Fprintf(a.streams.Out, "shard %s: %d of the %d scenarios found: %s\n\n", sh, len(list), all, orDash(strings.Join(names, ", ")))
 			}
 			for i, s := range list {
 				if i > 0 {
@@ -36,6 +52,7 @@ func newPlanCommand(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&cycles, "cycles", 0, "show the plan for this many cycles instead of spec.cycles")
+	shards.add(cmd)
 	return cmd
 }
 
@@ -53,9 +70,21 @@ func printPlan(w io.Writer, s *scenarios.Scenario, cycles int) {
 		budget = sp.Budget.D().String()
 	}
 	fmt.Fprintf(w, "  owner %s · %d cycles · budget %s · freshness %s\n", orDash(s.Metadata.Owner), cycles, budget, sp.Freshness.D())
-	fmt.Fprintf(w, "  source %s (copied fresh into a new workdir each cycle)\n", sp.Source)
+	if g := sp.Source.Git; g != nil {
+		ref := g.Ref
+		if ref == "" {
+			ref = "its default branch"
+		}
+		in := ""
+		if g.Path != "" {
+			in = ", steps in " + g.Path
+		}
+		fmt.Fprintf(w, "  source git %s at %s (cloned fresh into a new workdir each cycle, every cycle the commit the first checked out%s)\n", gitsource.Display(g.URL), ref, in)
+	} else {
+		fmt.Fprintf(w, "  source %s (copied fresh into a new workdir each cycle)\n", sp.Source.Dir)
+	}
 	fmt.Fprintf(w, "  environment: PATH HOME TMPDIR LANG DRILL_*%s%s%s\n", list(" passEnv ", sp.PassEnv), list(" env ", keys(sp.Env)), list(" secrets ", secretNames(sp.Secrets)))
-	if sp.Target.Compose != nil {
+	if sp.Target.Compose != nil && sp.Source.Git == nil {
 		printComposeServices(w, s)
 	}
 	fmt.Fprintf(w, "each cycle:\n")

@@ -115,7 +115,7 @@ func composeVars(s *scenarios.Scenario, lookup func(string) (string, bool), envi
 	vars[scenarios.VarRunID] = validateRunID
 	vars[scenarios.VarScenario] = s.Metadata.Name
 	vars[scenarios.VarCycle] = "1"
-	vars[scenarios.VarWorkdir] = s.Spec.Source
+	vars[scenarios.VarWorkdir] = s.Spec.Source.Dir
 	return vars
 }
 
@@ -125,7 +125,8 @@ func composeVars(s *scenarios.Scenario, lookup func(string) (string, bool), envi
 // environment (nil: the process's own).
 func ComposeServices(ctx context.Context, s *scenarios.Scenario, lookup func(string) (string, bool), environ func() []string) ([]compose.Service, error) {
 	c := s.Spec.Target.Compose
-	if c == nil {
+	if c == nil || s.Spec.Source.Git != nil {
+		// A repository's compose files are read when a cycle has cloned it.
 		return nil, nil
 	}
 	if lookup == nil {
@@ -135,7 +136,7 @@ func ComposeServices(ctx context.Context, s *scenarios.Scenario, lookup func(str
 		environ = os.Environ
 	}
 	vars := composeVars(s, lookup, environ)
-	env := &drills.Env{RunID: validateRunID, Scenario: s.Metadata.Name, Cycle: 1, Workdir: s.Spec.Source, Vars: vars}
+	env := &drills.Env{RunID: validateRunID, Scenario: s.Metadata.Name, Cycle: 1, Workdir: s.Spec.Source.Dir, Vars: vars}
 	files := make([]string, len(c.Files))
 	for i, f := range c.Files {
 		var err error
@@ -147,7 +148,7 @@ func ComposeServices(ctx context.Context, s *scenarios.Scenario, lookup func(str
 	if err != nil {
 		return nil, &compose.FileError{Index: -1, Err: err}
 	}
-	return compose.Load(ctx, s.Spec.Source, files, project, vars)
+	return compose.Load(ctx, s.Spec.Source.Dir, files, project, vars)
 }
 
 // CheckCompose checks, for `drill validate` and before `drill run`, that
@@ -155,7 +156,7 @@ func ComposeServices(ctx context.Context, s *scenarios.Scenario, lookup func(str
 // and load (compose-go: YAML, the compose schema, interpolation). A
 // problem is a *scenarios.LoadError at spec.target.compose.files[i] (or at
 // spec.target.compose.files when the files only fail together). Other
-// targets pass.
+// targets, and a source each cycle clones, pass.
 func CheckCompose(ctx context.Context, s *scenarios.Scenario, lookup func(string) (string, bool), environ func() []string) error {
 	if s.Spec.Target.Compose == nil {
 		return nil

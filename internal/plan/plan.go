@@ -63,7 +63,8 @@ func Build(s *scenarios.Scenario, opts Options) (*runner.Plan, error) {
 		Cycles:    s.Spec.Cycles,
 		Budget:    s.Spec.Budget.D(),
 		Freshness: s.Spec.Freshness.D(),
-		Source:    s.Spec.Source,
+		Source:    s.Spec.Source.Dir,
+		Git:       gitSource(s),
 		Env:       env,
 		Secrets:   secrets,
 	}
