@@ -8,6 +8,7 @@ import (
 
 	"github.com/redeploy-drill/drill/drills/terraform"
 	"github.com/redeploy-drill/drill/internal/cli"
+	"github.com/redeploy-drill/drill/internal/reaper"
 )
 
 func main() {
@@ -15,6 +16,11 @@ func main() {
 	// killed drill and can save its state (see terraform.WithRelay).
 	if real := os.Getenv(terraform.RelayEnv); real != "" {
 		os.Exit(terraform.Relay(real, os.Args[1:]))
+	}
+	// As a container's PID 1 (or with DRILL_REAPER=1), drill runs under a
+	// small init of its own that reaps the orphans steps leave.
+	if reaper.Wanted() {
+		os.Exit(reaper.Run(os.Args[1:]))
 	}
 	// Signals are handled inside cli.Run (drill run needs three stages:
 	// cancel, remind, exit), so main stays a stub.

@@ -1,0 +1,198 @@
+//go:build linux
+
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/redeploy-drill/drill/internal/reaper"
+	"github.com/redeploy-drill/drill/internal/testtools"
+	"github.com/redeploy-drill/drill/results"
+)
+
+// orphanScenario leaves, in every cycle, an orphan that exits on its own
+// (a double fork, as a daemonizing script does), records who adopted it,
+// and then fails unless the orphan is reaped within 10 s (a zombie stays
+// in /proc in state Z until its new parent waits for it). A second orphan
+// outlives its cycle and is left for the sweep to stop, which makes it a
+// zombie of whoever adopted it too.
+const orphanScenario = `apiVersion: drill/v1
+kind: Scenario
+metadata: {name: orphans}
+spec:
+  cycles: 2
+  passEnv: [MARKER_DIR]
+  target: {none: {}}
+  steps:
+    - name: orphan
+      run: |
+        ( sh -c 'echo $$ > "$MARKER_DIR/orphan-$DRILL_CYCLE"; exec sleep 0.3' & )
+        ( setsid sh -c 'echo $$ > "$MARKER_DIR/daemon-$DRILL_CYCLE"; exec sleep 600' & )
+        until [ -s "$MARKER_DIR/orphan-$DRILL_CYCLE" ]; do sleep 0.01; done
+        pid=$(cat "$MARKER_DIR/orphan-$DRILL_CYCLE")
+        awk '{print $4}' /proc/$pid/stat > "$MARKER_DIR/adopter-$DRILL_CYCLE"
+        awk '{print $4}' /proc/$PPID/stat > "$MARKER_DIR/drill-parent-$DRILL_CYCLE"
+        echo $PPID > "$MARKER_DIR/drill-$DRILL_CYCLE"
+    - name: reaped
+      run: |
+        pid=$(cat "$MARKER_DIR/orphan-$DRILL_CYCLE")
+        for i in $(seq 1000); do
+          [ -e /proc/$pid ] || exit 0
+          sleep 0.01
+        done
+        echo "orphan $pid still there: $(cat /proc/$pid/stat)"
+        exit 1
+`
+
+func orphanFiles(t *testing.T) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "orphans.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(orphanScenario), 0o644))
+	return dir, file
+}
+
+func readInt(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	require.NoError(t, err, path)
+	return n
+}
+
+// With DRILL_REAPER=1 drill runs under its own init, a child subreaper:
+// the orphans a step leaves are adopted by the init, not by the machine's
+// PID 1, and reaped as they exit (the one left running is stopped by the
+// sweep, then reaped too, and is still seen by the clean-teardown check
+// although the init adopted it); the real drill is the init's child, and
+// the exit code is the real drill's (1: the guideline does not hold).
+func TestReaperAdoptsAndReapsOrphans(t *testing.T) {
+	t.Parallel()
+	markers, file := orphanFiles(t)
+	resultsDir := t.TempDir()
+	b := startDrill(t, []string{"MARKER_DIR=" + markers, reaper.Env + "=1"}, "run", "--results", resultsDir, file)
+	init := b.cmd.Process.Pid
+	r := b.wait(t, 2*time.Minute)
+	require.Equal(t, 1, r.code, "the daemon fails clean-teardown")
+	for _, c := range []string{"1", "2"} {
+		assert.Equal(t, init, readInt(t, filepath.Join(markers, "drill-parent-"+c)), "the real drill is the init's child")
+		assert.Equal(t, init, readInt(t, filepath.Join(markers, "adopter-"+c)), "the init adopted the orphan")
+		assert.False(t, alive(readInt(t, filepath.Join(markers, "daemon-"+c))), "the sweep stopped the daemon")
+	}
+	assertOnlyTheDaemonLeft(t, readRun(t, resultsDir, "orphans"))
+	assert.NotContains(t, r.stderr, "cannot become a child subreaper")
+}
+
+// assertOnlyTheDaemonLeft: every step passed (the orphans were reaped in
+// time), and clean-teardown names the daemon, adopted by the init, that the
+// sweep found and stopped.
+func assertOnlyTheDaemonLeft(t *testing.T, run *results.Run) {
+	t.Helper()
+	assert.Equal(t, results.StatusPassed, run.Status)
+	for _, c := range run.Cycles {
+		for _, st := range c.Steps {
+			assert.Equal(t, results.StatusPassed, st.Status, "cycle %d step %s", c.Index, st.Name)
+		}
+	}
+	require.NotNil(t, run.Guideline)
+	for _, ch := range run.Guideline.Checks {
+		if ch.Name == "clean-teardown" {
+			assert.False(t, ch.OK)
+			assert.Contains(t, ch.Detail, "processes still running after teardown (stopped by drill): sleep (pid ")
+		}
+	}
+}
+
+// As the PID 1 of a PID namespace (a container's entrypoint; here through
+// unshare, no container engine needed), drill becomes the init by itself:
+// every orphan is the kernel's to hand to PID 1, and none is left a zombie.
+// SIGTERM to the init reaches the real drill once: it runs teardown and
+// exits 143.
+func TestReaperAsPID1(t *testing.T) {
+	t.Parallel()
+	testtools.Need(t, "unshare", "apt-get install util-linux")
+	if os.Geteuid() != 0 {
+		t.Skip("a PID namespace needs root here")
+	}
+	markers, file := orphanFiles(t)
+	resultsDir := t.TempDir()
+	unshare := func(args ...string) *exec.Cmd {
+		return exec.Command("unshare", append([]string{"--pid", "--fork", "--mount-proc", "--kill-child", drillBin}, args...)...)
+	}
+	cmd := unshare("run", "--results", resultsDir, file)
+	cmd.Env = append(os.Environ(), "CI=true", "MARKER_DIR="+markers)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "%s", out)
+	require.Equal(t, 1, ee.ExitCode(), "the daemon fails clean-teardown: %s", out)
+	for _, c := range []string{"1", "2"} {
+		assert.Equal(t, 1, readInt(t, filepath.Join(markers, "drill-parent-"+c)), "the real drill is PID 1's child")
+		assert.Equal(t, 1, readInt(t, filepath.Join(markers, "adopter-"+c)), "PID 1 adopted the orphan")
+	}
+	assertOnlyTheDaemonLeft(t, readRun(t, resultsDir, "orphans"))
+
+	// A SIGTERM from outside (docker stop, a pod deleted) reaches PID 1
+	// only; the real drill must get it exactly once: the first signal
+	// runs teardown, a second would only print a reminder.
+	slow := filepath.Join(markers, "slow.yaml")
+	require.NoError(t, os.WriteFile(slow, []byte(`apiVersion: drill/v1
+kind: Scenario
+metadata: {name: slow}
+spec:
+  passEnv: [MARKER_DIR]
+  target: {none: {}}
+  steps:
+    - {name: wait, run: 'echo $PPID > "$MARKER_DIR/slow-drill"; sleep 600'}
+  teardown:
+    - {name: down, run: 'touch "$MARKER_DIR/teardown"'}
+`), 0o644))
+	term := unshare("run", "--results", resultsDir, slow)
+	term.Env = append(os.Environ(), "CI=true", "MARKER_DIR="+markers)
+	var stderr testtools.Buffer
+	term.Stderr = &stderr
+	require.NoError(t, term.Start())
+	var waitErr error
+	done := make(chan struct{})
+	go func() { waitErr = term.Wait(); close(done) }()
+	t.Cleanup(func() { _ = term.Process.Kill(); <-done })
+	deadline := time.Now().Add(time.Minute)
+	for !fileExists(filepath.Join(markers, "slow-drill"))() {
+		require.True(t, time.Now().Before(deadline), "the step never started: %s", stderr.String())
+		<-time.After(20 * time.Millisecond)
+	}
+	// The init is PID 1 inside; outside, it is unshare's only child.
+	init := childOf(t, term.Process.Pid)
+	require.NoError(t, syscall.Kill(init, syscall.SIGTERM))
+	select {
+	case <-done:
+		require.ErrorAs(t, waitErr, &ee, "%s", stderr.String())
+		assert.Equal(t, 143, ee.ExitCode(), "%s", stderr.String())
+	case <-time.After(time.Minute):
+		require.FailNow(t, "drill did not stop after SIGTERM", "%s", stderr.String())
+	}
+	assert.FileExists(t, filepath.Join(markers, "teardown"))
+	assert.NotContains(t, stderr.String(), "teardown is running so nothing is left behind", "one SIGTERM reached the real drill once")
+}
+
+// childOf is the only child of pid.
+func childOf(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(pid) + "/children")
+	require.NoError(t, err)
+	fields := strings.Fields(string(b))
+	require.Len(t, fields, 1, "children of %d", pid)
+	n, err := strconv.Atoi(fields[0])
+	require.NoError(t, err)
+	return n
+}
