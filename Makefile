@@ -25,7 +25,7 @@ export PATH := $(BIN):$(PATH)
 GO_TEST_FLAGS ?=
 FUZZTIME      ?= 30s
 
-.PHONY: all build tools drill kind-drill compose-drill test test-short lint fuzz bench clean
+.PHONY: all build tools drill kind-drill compose-drill image test test-short lint fuzz bench clean
 
 all: lint build test
 
@@ -72,6 +72,11 @@ kind-drill: build
 ## with a local Go image, scripts/go-image.sh, so nothing is pulled)
 compose-drill: tools build
 	GO_IMAGE=$$(scripts/go-image.sh) $(BIN)/drill run scenarios/compose-web.yaml
+
+## image: build drill's container image drill:$(VERSION) (deploy/image/Dockerfile) from
+## DRILL_IMAGE_BASE (default debian:bookworm-slim; offline, kind-offline's rootfs image)
+image: tools
+	VERSION=$(VERSION) scripts/image.sh
 
 ## test: every test; tests needing a missing tool (docker, chromium) skip with a reason
 test: tools
