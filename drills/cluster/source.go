@@ -161,9 +161,33 @@ func (t *Target) files() ([]string, error) {
 		return nil, fmt.Errorf("kubeconfig %s: %w", p, err)
 	}
 	if !ok {
-		return nil, fmt.Errorf("no kubeconfig: target.cluster.kubeconfig and $KUBECONFIG are not set and %s does not exist", p)
+		return nil, fmt.Errorf("%w: target.cluster.kubeconfig and $KUBECONFIG are not set, %s does not exist, and drill is not in a pod with a service account", errNoKubeconfig, p)
 	}
 	return []string{p}, nil
+}
+
+// errNoKubeconfig is files' error when nothing names a kubeconfig; in a pod
+// the service account stands in (inCluster).
+var errNoKubeconfig = errors.New("no kubeconfig")
+
+// inClusterContext names the context drill makes of a pod's service account.
+const inClusterContext = "in-cluster"
+
+// inCluster is the configuration of the cluster drill runs in, from the
+// pod's service account (a Job of the drill chart), as a kubeconfig: the
+// API server, its CA file and the account's token file, which the kubelet
+// rotates and the steps' copy keeps reading. ok is false outside a pod.
+func inCluster() (*clientcmdapi.Config, bool) {
+	rc, err := rest.InClusterConfig()
+	if err != nil {
+		return nil, false
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters[inClusterContext] = &clientcmdapi.Cluster{Server: rc.Host, CertificateAuthority: rc.TLSClientConfig.CAFile}
+	cfg.AuthInfos[inClusterContext] = &clientcmdapi.AuthInfo{TokenFile: rc.BearerTokenFile}
+	cfg.Contexts[inClusterContext] = &clientcmdapi.Context{Cluster: inClusterContext, AuthInfo: inClusterContext}
+	cfg.CurrentContext = inClusterContext
+	return cfg, true
 }
 
 // load reads the kubeconfig files (merged as kubectl merges them; nothing is
@@ -171,6 +195,11 @@ func (t *Target) files() ([]string, error) {
 // it.
 func (t *Target) load() (*source, error) {
 	files, err := t.files()
+	if errors.Is(err, errNoKubeconfig) {
+		if cfg, ok := inCluster(); ok {
+			return t.fromConfig(&source{context: t.context}, cfg)
+		}
+	}
 	if err != nil {
 		return nil, &drills.ClusterUnreachableError{Kubeconfig: t.kubeconfig, Context: t.context, Err: err,
 			Hint: "set target.cluster.kubeconfig or KUBECONFIG to the kubeconfig of the cluster"}
@@ -181,6 +210,12 @@ func (t *Target) load() (*source, error) {
 	if err != nil {
 		return nil, src.unreachable(fmt.Errorf("read kubeconfig: %w", err), "")
 	}
+	return t.fromConfig(src, cfg)
+}
+
+// fromConfig picks src.context (default: the current one) of cfg and
+// minifies cfg to it, with the cycle's namespace as its default.
+func (t *Target) fromConfig(src *source, cfg *clientcmdapi.Config) (*source, error) {
 	if src.context == "" {
 		src.context = cfg.CurrentContext
 	}
