@@ -219,4 +219,3 @@ func TestChartEverything(t *testing.T) {
 	role := objs["ClusterRole/drill"].(*rbacv1.ClusterRole)
 	assert.Contains(t, role.Rules, rbacv1.PolicyRule{APIGroups: []string{"example.com"}, Resources: []string{"widgets"}, Verbs: []string{"get"}})
 }
-
