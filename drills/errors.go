@@ -52,6 +52,19 @@ type ClusterUnreachableError struct {
 	Hint       string
 }
 
+// SourceUnreachableError is a git source whose repository could not be
+// reached (the runner reports ReasonSourceUnreachable, exit 3).
+type SourceUnreachableError struct {
+	URL string // fit to print: no credentials
+	Err error
+}
+
+func (e *SourceUnreachableError) Error() string {
+	return "source repository unreachable: " + e.Err.Error()
+}
+
+func (e *SourceUnreachableError) Unwrap() error { return e.Err }
+
 func (e *ClusterUnreachableError) Error() string {
 	msg := "cluster not usable"
 	if e.Context != "" {

@@ -56,6 +56,12 @@ const (
 	// it, or the API server does not answer. Nothing was created; like
 	// ToolMissing it is the environment's failure (exit 3).
 	ReasonClusterUnreachable Reason = "ClusterUnreachable"
+	// ReasonSourceUnreachable means the repository of a git source could
+	// not be reached (its host not found, the connection refused or timed
+	// out): the environment's failure (exit 3), as a retry elsewhere or
+	// later may pass. A repository that answers but refuses (no such ref,
+	// no such repository, bad credentials) is the scenario's: StepFailed.
+	ReasonSourceUnreachable Reason = "SourceUnreachable"
 )
 
 // Phases of a step.

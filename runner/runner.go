@@ -225,11 +225,13 @@ func (x *run) lock() (func(), error) {
 }
 
 // environmentMissing reports whether the newest cycle failed for want of a
-// tool or of a usable cluster, which every further cycle would lack too.
+// tool, a usable cluster or a reachable source, which every further cycle
+// would lack too.
 func (x *run) environmentMissing() bool {
 	c := x.doc.Cycles[len(x.doc.Cycles)-1]
 	for _, s := range c.Steps {
-		if s.Error != nil && (s.Error.Reason == results.ReasonToolMissing || s.Error.Reason == results.ReasonClusterUnreachable) {
+		if s.Error != nil && (s.Error.Reason == results.ReasonToolMissing || s.Error.Reason == results.ReasonClusterUnreachable ||
+			s.Error.Reason == results.ReasonSourceUnreachable) {
 			return true
 		}
 	}

@@ -190,6 +190,7 @@ func (x *run) classify(parent context.Context, err error, s Step) (results.Statu
 	var (
 		tm *drills.ToolMissingError
 		cu *drills.ClusterUnreachableError
+		su *drills.SourceUnreachableError
 		me *drills.ManualStepError
 		le *drills.LeftoverError
 	)
@@ -204,6 +205,8 @@ func (x *run) classify(parent context.Context, err error, s Step) (results.Statu
 		return results.StatusFailed, &results.Error{Reason: results.ReasonToolMissing, Message: msg}
 	case errors.As(err, &cu):
 		return results.StatusFailed, &results.Error{Reason: results.ReasonClusterUnreachable, Message: msg}
+	case errors.As(err, &su):
+		return results.StatusFailed, &results.Error{Reason: results.ReasonSourceUnreachable, Message: msg}
 	case errors.As(err, &me):
 		return results.StatusFailed, &results.Error{Reason: results.ReasonNotAutomated, Message: msg}
 	case errors.As(err, &le):

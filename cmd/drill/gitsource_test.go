@@ -108,10 +108,11 @@ spec:
 	assert.Contains(t, plan.stdout, "  source git "+rel+" at main (cloned fresh into a new workdir each cycle, every cycle the commit the first checked out, steps in stack)\n")
 }
 
-// A repository that cannot be cloned (a server that is not there, with a
-// token in the URL) fails the cycle's workdir step with git's reason: exit
-// 1, nothing runs, nothing is left, and the token is nowhere, neither in
-// the outputs nor in any file of the results.
+// A repository that cannot be reached (a server that is not there, with a
+// token in the URL) fails the cycle's workdir step with git's reason as the
+// environment's failure: SourceUnreachable, exit 3 (a Job retries it), no
+// further cycle, nothing runs, nothing is left, and the token is nowhere,
+// neither in the outputs nor in any file of the results.
 func TestGitSourceUnreachableFailsCleanly(t *testing.T) {
 	t.Parallel()
 	testtools.Need(t, "git", "apt-get install git")
@@ -131,8 +132,10 @@ spec:
 `), 0o644))
 	f := newFault(t, "TEST_GIT_TOKEN=tok3xq9secret")
 	r := drill(t, f.env, "run", "--results", f.results, file)
-	require.Equal(t, 1, r.code)
+	require.Equal(t, 3, r.code)
 	run := readRun(t, f.results, "git-unreachable")
+	require.NotNil(t, run.Error)
+	assert.Equal(t, results.ReasonSourceUnreachable, run.Error.Reason)
 	assert.Equal(t, "https://x-access-token:***@127.0.0.1:1/org/stack.git", run.Source.URL)
 	require.NotEmpty(t, run.Cycles)
 	c := run.Cycles[0]
@@ -140,6 +143,7 @@ spec:
 	assert.Equal(t, "workdir", c.Steps[0].Name)
 	assert.Equal(t, results.StatusFailed, c.Steps[0].Status)
 	require.NotNil(t, c.Steps[0].Error)
+	assert.Equal(t, results.ReasonSourceUnreachable, c.Steps[0].Error.Reason)
 	assert.Contains(t, c.Steps[0].Error.Message, "git clone https://x-access-token:***@127.0.0.1:1/org/stack.git: exit status 128: fatal: unable to access")
 	assert.NoFileExists(t, f.marker("ran"))
 	require.NotNil(t, run.Guideline)

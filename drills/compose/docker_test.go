@@ -351,32 +351,16 @@ func someoneElsesImage(t *testing.T, tags ...string) string {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "app"), bin, 0o755))
 	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\nLABEL owner=someone-else-" + randomHex(t) + "\nCOPY app /app\nENTRYPOINT [\"/app\"]\n"})
-	args := []string{"build", "-q"}
-	for _, tag := range tags {
-		args = append(args, "-t", tag)
-	}
-	build := exec.Command("docker", append(args, dir)...)
-	build.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	return imageID(t, tags[0])
-}
-
-// imageID is the ID a tag names now, or "" when it names none.
-func imageID(t *testing.T, ref string) string {
-	t.Helper()
-	out, err := exec.Command("docker", "image", "ls", "--no-trunc", "-q", "--filter", "reference="+ref).Output()
-	require.NoError(t, err)
-	return strings.TrimSpace(string(out))
+	return testtools.BuildClassic(t, dir, tags...)
 }
 
 // imageExists says whether an image of that ID is still there.
 func imageExists(t *testing.T, id string) bool {
 	t.Helper()
-	out, err := exec.Command("docker", "image", "ls", "--no-trunc", "-q").Output()
-	require.NoError(t, err)
-	return slices.Contains(strings.Fields(string(out)), id)
+	return slices.Contains(testtools.ImageIDs(t), id)
 }
+
+func imageID(t *testing.T, ref string) string { return testtools.ImageID(t, ref) }
 
 // An image is the project's only when the run made it: a service that
 // builds and names its image after one that was already there (someone

@@ -264,7 +264,7 @@ func exitCode(runs []*results.Run, sig os.Signal) int {
 		c := ExitOK
 		switch {
 		case r.Error != nil && (r.Error.Reason == results.ReasonToolMissing || r.Error.Reason == results.ReasonResultsUnwritable ||
-			r.Error.Reason == results.ReasonClusterUnreachable):
+			r.Error.Reason == results.ReasonClusterUnreachable || r.Error.Reason == results.ReasonSourceUnreachable):
 			c = ExitEnvironment
 		case r.Error != nil && r.Error.Reason == results.ReasonTeardownFailed:
 			c = ExitTeardown

@@ -20,6 +20,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/redeploy-drill/drill/drills"
 )
 
 // Clone is one clone: the repository (after ${NAME} expansion), the ref as
@@ -41,7 +43,11 @@ type Clone struct {
 // the commit, detached, returning it.
 func (c Clone) Run(ctx context.Context, dir string) (string, error) {
 	if err := c.git(ctx, "", "clone", "--quiet", "--no-checkout", "--", c.URL, dir); err != nil {
-		return "", fmt.Errorf("git clone %s: %w", Display(c.URL), err)
+		err = fmt.Errorf("git clone %s: %w", Display(c.URL), err)
+		if unreachable(err.Error()) && ctx.Err() == nil {
+			return "", &drills.SourceUnreachableError{URL: Display(c.URL), Err: err}
+		}
+		return "", err
 	}
 	commit := c.Commit
 	if commit == "" {
@@ -86,6 +92,27 @@ func (c Clone) resolve(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("%s has no default branch to check out (an empty repository?); name one with spec.source.ref", Display(c.URL))
 	}
 	return "", fmt.Errorf("ref %q is not a branch, tag or commit of %s", c.Ref, Display(c.URL))
+}
+
+// unreachableSigns are what git (in LC_ALL=C, through curl or ssh) says
+// when it could not talk to the repository's server at all, rather than
+// being answered with a refusal. git has no machine-readable form of its
+// errors, so its last line is read.
+var unreachableSigns = []string{
+	"Could not resolve host", "Could not resolve hostname", "Failed to connect to",
+	"Connection refused", "Connection timed out", "Operation timed out", "No route to host",
+	"Network is unreachable", "Empty reply from server", "unable to connect to",
+	"The requested URL returned error: 502", "The requested URL returned error: 503",
+	"The requested URL returned error: 504",
+}
+
+func unreachable(msg string) bool {
+	for _, s := range unreachableSigns {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // environ is c.Env with what makes git unattended: no terminal prompt, no

@@ -2,6 +2,8 @@ package gitsource
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/internal/testtools"
 )
 
@@ -163,6 +166,32 @@ func TestCloneNeverPrompts(t *testing.T) {
 	_, _, err := clone(t, Clone{URL: srv.URL + "/private.git", Env: os.Environ()})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "terminal prompts disabled")
+}
+
+// A server that is not there is the environment's failure
+// (SourceUnreachableError, exit 3 in a run); one that answers with a
+// refusal (401, 404, no such repository) is the scenario's.
+func TestCloneUnreachableIsTheEnvironments(t *testing.T) {
+	t.Parallel()
+	testtools.Need(t, "git", "apt-get install git")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := l.Addr().String()
+	require.NoError(t, l.Close()) // nothing listens there now
+	_, _, err = clone(t, Clone{URL: "http://" + closed + "/stack.git", Env: os.Environ()})
+	var su *drills.SourceUnreachableError
+	require.ErrorAs(t, err, &su, "%v", err)
+	assert.Contains(t, err.Error(), "source repository unreachable: git clone http://"+closed+"/stack.git: exit status 128: fatal: unable to access")
+
+	srv := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	_, _, err = clone(t, Clone{URL: srv.URL + "/stack.git", Env: os.Environ()})
+	require.Error(t, err)
+	assert.False(t, errors.As(err, &su), "a 404 is an answer: %v", err)
+
+	_, _, err = clone(t, Clone{URL: filepath.Join(t.TempDir(), "missing.git"), Env: os.Environ()})
+	require.Error(t, err)
+	assert.False(t, errors.As(err, &su), "a repository that does not exist is the scenario's mistake: %v", err)
 }
 
 func TestWorkdir(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -56,29 +55,9 @@ func scratchImage(t *testing.T, owner string, tags ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nLABEL owner="+owner+"\n"), 0o644))
-	args := []string{"build", "-q"}
-	for _, tag := range tags {
-		args = append(args, "-t", tag)
-	}
-	build := exec.Command("docker", append(args, dir)...)
-	build.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	return imageOf(t, tags[0])
+	return testtools.BuildClassic(t, dir, tags...)
 }
 
-// imageOf is the ID an image name:tag names, or "".
-func imageOf(t *testing.T, ref string) string {
-	t.Helper()
-	out, err := exec.Command("docker", "image", "ls", "--no-trunc", "-q", "--filter", "reference="+ref).Output()
-	require.NoError(t, err)
-	return strings.TrimSpace(string(out))
-}
+func imageOf(t *testing.T, ref string) string { return testtools.ImageID(t, ref) }
 
-// allImages lists the IDs of every image.
-func allImages(t *testing.T) []string {
-	t.Helper()
-	out, err := exec.Command("docker", "image", "ls", "--no-trunc", "-q").Output()
-	require.NoError(t, err)
-	return strings.Fields(string(out))
-}
+func allImages(t *testing.T) []string { return testtools.ImageIDs(t) }
