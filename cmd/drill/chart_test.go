@@ -95,12 +95,13 @@ spec:
 }
 
 // The chart on a real cluster: a kind cluster with drill's image loaded,
-// the chart installed with an Indexed Job of 2 shards over 4 scenarios
+// the chart installed with an Indexed Job of 2 shards over 5 scenarios
 // from a ConfigMap, each cloning its source from git: a cluster target on
 // the same cluster through the chart's ServiceAccount (no kubeconfig in
 // the pod: the in-cluster configuration), a Terraform target, a none
-// target, and one that fails on purpose. Sorted by name, shard 1 gets the
-// failing one and the none one, shard 2 the cluster and Terraform ones:
+// target, one whose step leaves an orphan that must be reaped (no zombie
+// in the pod), and one that fails on purpose. Sorted by name, shard 1 gets
+// the failing, none and Terraform ones, shard 2 the cluster and orphan ones:
 // the failing drill fails its index only (exit 1, FailIndex, not retried),
 // the other index succeeds, every scenario ran exactly once, and nothing
 // of the cluster target is left (its namespaces are gone).
@@ -131,6 +132,20 @@ func TestChartRunsShardsOnKind(t *testing.T) {
 		"cluster.yaml": chartScenario("pass-cluster", repo, "{cluster: {}}",
 			"    - {name: deploy, apply: {path: k8s}}\n    - {name: check, phase: verify, run: 'test \"$(kubectl get configmap hello -o jsonpath={.data.version})\" = v1'}\n"),
 		"terraform.yaml": chartScenario("pass-terraform", repo, "{terraform: {dir: infra}}", "    - {name: check, run: 'test \"$(cat version.txt)\" = v1'}\n"),
+		// drill is the pod's PID 1: an orphan a step leaves is adopted by
+		// its init and reaped, not left a zombie in the pod.
+		"orphans.yaml": chartScenario("pass-orphans", repo, "{none: {}}", `    - name: orphan
+      run: |
+        m="$TMPDIR/orphan-$DRILL_CYCLE"
+        ( sh -c 'echo $$ > "$0"; exec sleep 2' "$m" & )
+        until [ -s "$m" ]; do sleep 0.01; done
+        pid=$(cat "$m")
+        for i in $(seq 500); do [ "$(awk '{print $4}' /proc/$pid/stat)" = 1 ] && break; sleep 0.01; done
+        test "$(awk '{print $4}' /proc/$pid/stat)" = 1
+        for i in $(seq 1000); do [ -e /proc/$pid ] || exit 0; sleep 0.01; done
+        echo "orphan $pid is a zombie: $(cat /proc/$pid/stat)"
+        exit 1
+`),
 	}
 	kubeconfig := kt.Kubeconfig()
 	flags := genericclioptions.NewConfigFlags(false)
@@ -185,18 +200,18 @@ func TestChartRunsShardsOnKind(t *testing.T) {
 		switch idx {
 		case "0":
 			assert.Equal(t, int32(1), code, "%s", log)
-			assert.Contains(t, log, "drill: shard 1/2: 2 of the 4 scenarios found")
+			assert.Contains(t, log, "drill: shard 1/2: 3 of the 5 scenarios found")
 		case "1":
 			assert.Equal(t, int32(0), code, "%s", log)
-			assert.Contains(t, log, "drill: shard 2/2: 2 of the 4 scenarios found")
+			assert.Contains(t, log, "drill: shard 2/2: 2 of the 5 scenarios found")
 		}
-		for _, s := range []string{"fails", "pass-none", "pass-cluster", "pass-terraform"} {
+		for _, s := range []string{"fails", "pass-none", "pass-cluster", "pass-terraform", "pass-orphans"} {
 			if strings.Contains(log, "drill "+s+": run ") {
 				ran[s]++
 			}
 		}
 	}
-	assert.Equal(t, map[string]int{"fails": 1, "pass-none": 1, "pass-cluster": 1, "pass-terraform": 1}, ran, "every scenario ran exactly once")
+	assert.Equal(t, map[string]int{"fails": 1, "pass-none": 1, "pass-cluster": 1, "pass-terraform": 1, "pass-orphans": 1}, ran, "every scenario ran exactly once")
 
 	nss, err := admin.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)

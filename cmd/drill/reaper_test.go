@@ -36,12 +36,20 @@ spec:
   steps:
     - name: orphan
       run: |
-        ( sh -c 'echo $$ > "$MARKER_DIR/orphan-$DRILL_CYCLE"; exec sleep 0.3' & )
+        ( sh -c 'echo $$ > "$MARKER_DIR/orphan-$DRILL_CYCLE"; exec sleep 2' & )
         ( setsid sh -c 'echo $$ > "$MARKER_DIR/daemon-$DRILL_CYCLE"; exec sleep 600' & )
         until [ -s "$MARKER_DIR/orphan-$DRILL_CYCLE" ]; do sleep 0.01; done
         pid=$(cat "$MARKER_DIR/orphan-$DRILL_CYCLE")
-        awk '{print $4}' /proc/$pid/stat > "$MARKER_DIR/adopter-$DRILL_CYCLE"
-        awk '{print $4}' /proc/$PPID/stat > "$MARKER_DIR/drill-parent-$DRILL_CYCLE"
+        init=$(awk '{print $4}' /proc/$PPID/stat)
+        # The subshell that started it may not have exited yet: wait (up
+        # to 5 s) until the orphan has a new parent.
+        for i in $(seq 500); do
+          adopter=$(awk '{print $4}' /proc/$pid/stat)
+          [ "$adopter" = "$init" ] && break
+          sleep 0.01
+        done
+        echo "$adopter" > "$MARKER_DIR/adopter-$DRILL_CYCLE"
+        echo "$init" > "$MARKER_DIR/drill-parent-$DRILL_CYCLE"
         echo $PPID > "$MARKER_DIR/drill-$DRILL_CYCLE"
     - name: reaped
       run: |
