@@ -5,10 +5,12 @@ package main
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -17,8 +19,18 @@ import (
 	"github.com/redeploy-drill/drill/internal/testtools"
 )
 
+// image is built once per test binary: building it twice would install
+// the same Debian packages twice (removing the first image removes its
+// layers from the builder's cache).
+var image struct {
+	once sync.Once
+	tag  string
+	err  error
+}
+
 // buildImage builds drill's image with scripts/image.sh (what `make image`
-// runs) under a tag of the test's own, removed at the end, and returns it.
+// runs) under a tag of the tests' own, removed when the tests end
+// (removeImage, from TestMain), and returns it.
 func buildImage(t *testing.T) string {
 	t.Helper()
 	testtools.Need(t, "docker", "run ../shared/kind-offline/ensure")
@@ -30,19 +42,35 @@ func buildImage(t *testing.T) string {
 	if err := exec.Command("docker", "image", "inspect", base).Run(); err != nil {
 		testtools.Missing(t, "the base image "+base+" is not in the local Docker engine")
 	}
-	b := make([]byte, 3)
-	_, err := rand.Read(b)
-	require.NoError(t, err)
-	tag := "drill-e2e:" + hex.EncodeToString(b)
-	cmd := exec.Command("../../scripts/image.sh")
-	cmd.Env = append(os.Environ(), "IMAGE="+tag, "VERSION=e2e")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "%s", stderr.String())
-	t.Cleanup(func() { _ = exec.Command("docker", "image", "rm", "--force", tag).Run() })
-	require.Equal(t, tag, strings.TrimSpace(string(out)), "the script prints the image's name")
-	return tag
+	image.once.Do(func() {
+		b := make([]byte, 3)
+		if _, image.err = rand.Read(b); image.err != nil {
+			return
+		}
+		tag := "drill-e2e:" + hex.EncodeToString(b)
+		cmd := exec.Command("../../scripts/image.sh")
+		cmd.Env = append(os.Environ(), "IMAGE="+tag, "VERSION=e2e")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			image.err = fmt.Errorf("scripts/image.sh: %w\n%s", err, stderr.String())
+			return
+		}
+		image.tag = tag
+		if got := strings.TrimSpace(string(out)); got != tag {
+			image.err = fmt.Errorf("scripts/image.sh printed %q, not the image's name %q", got, tag)
+		}
+	})
+	require.NoError(t, image.err)
+	return image.tag
+}
+
+// removeImage removes the image buildImage built, if it did.
+func removeImage() {
+	if image.tag != "" {
+		_ = exec.Command("docker", "image", "rm", "--force", image.tag).Run()
+	}
 }
 
 // openDir is a folder the image's user (uid 10001) can write to.

@@ -70,14 +70,23 @@ func Run(args []string) int {
 			return code
 		}
 		sig := <-sigs
-		if sig == syscall.SIGCHLD || sig == syscall.SIGURG {
-			// SIGURG is the Go runtime's own preemption signal.
-			continue
-		}
-		if s, ok := sig.(syscall.Signal); ok {
+		if s, ok := sig.(syscall.Signal); ok && forwarded(s) {
 			_ = syscall.Kill(child, s)
 		}
 	}
+}
+
+// forwarded reports whether a signal the init receives is meant for the
+// real drill. Not: SIGCHLD (what wakes the reaping), SIGURG (the Go
+// runtime's own preemption signal), and SIGTTIN and SIGTTOU, which the
+// terminal sends the init itself when it is in the background and whose
+// default action would stop the child.
+func forwarded(s syscall.Signal) bool {
+	switch s {
+	case syscall.SIGCHLD, syscall.SIGURG, syscall.SIGTTIN, syscall.SIGTTOU:
+		return false
+	}
+	return true
 }
 
 // AfterKillGrace is how long the init waits, after the real drill was
@@ -101,8 +110,8 @@ func drain(sigs <-chan os.Signal, grace time.Duration) {
 		case <-deadline.C:
 			return
 		case sig := <-sigs:
-			if sig != syscall.SIGCHLD && sig != syscall.SIGURG {
-				return
+			if s, ok := sig.(syscall.Signal); ok && forwarded(s) {
+				return // asked to stop: nothing is left to pass it on to
 			}
 		}
 	}
