@@ -193,14 +193,54 @@ spec:
 	assert.NotContains(t, stderr.String(), "teardown is running so nothing is left behind", "one SIGTERM reached the real drill once")
 }
 
-// childOf is the only child of pid.
+// childOf is the only child of pid, whichever of its threads started it
+// (each thread's children file lists its own).
 func childOf(t *testing.T, pid int) int {
 	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(pid) + "/children")
+	tasks, err := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
 	require.NoError(t, err)
-	fields := strings.Fields(string(b))
+	var fields []string
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err == nil {
+			fields = append(fields, strings.Fields(string(b))...)
+		}
+	}
 	require.Len(t, fields, 1, "children of %d", pid)
 	n, err := strconv.Atoi(fields[0])
 	require.NoError(t, err)
 	return n
+}
+
+// When the real drill is killed (the OOM killer, kill -9), its init does
+// not exit at once, which in a container would take every process with
+// it: it waits, reaping, for what the real drill left running (terraform
+// behind its relay saving its state; here a process in a session of its
+// own that writes a marker a second later), then exits 128+9.
+func TestReaperWaitsForWhatAKilledDrillLeft(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	markers := t.TempDir()
+	file := filepath.Join(dir, "straggler.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(`apiVersion: drill/v1
+kind: Scenario
+metadata: {name: straggler}
+spec:
+  passEnv: [MARKER_DIR]
+  target: {none: {}}
+  steps:
+    - name: save
+      run: |
+        setsid sh -c 'sleep 1; touch "$MARKER_DIR/saved"' &
+        echo $PPID > "$MARKER_DIR/drill"
+        sleep 3
+`), 0o644))
+	b := startDrill(t, []string{"MARKER_DIR=" + markers, reaper.Env + "=1"}, "run", "--results", t.TempDir(), file)
+	b.until(t, "the step started", time.Minute, fileExists(filepath.Join(markers, "drill")))
+	real := readInt(t, filepath.Join(markers, "drill"))
+	require.Equal(t, real, childOf(t, b.cmd.Process.Pid), "the step's drill is the init's only child")
+	require.NoError(t, syscall.Kill(real, syscall.SIGKILL))
+	r := b.wait(t, time.Minute)
+	assert.Equal(t, 137, r.code, "the real drill's fate")
+	assert.FileExists(t, filepath.Join(markers, "saved"), "the init waited for what the killed drill left")
 }
