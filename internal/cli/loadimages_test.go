@@ -21,6 +21,8 @@ spec:
 	r := drill(t, "plan", filepath.Join(dir, "kind.yaml"))
 	assert.Equal(t, ExitOK, r.code)
 	assert.Regexp(t, `(?m)^  4 +load +deploy +10m0s +- +loadImages: hello:dev, db:dev$`, r.stdout)
+	assert.Contains(t, r.stdout, "kind cluster drill-<scenario>-<run>, node image $DRILL_KIND_NODE_IMAGE or kind's default, wait ready 3m0s\n",
+		"no target loadImages: nothing said of them")
 }
 
 func TestValidateRefusesLoadImagesWithoutKind(t *testing.T) {

@@ -147,7 +147,11 @@ func describeTarget(t scenarios.Target) string {
 		if img == "" {
 			img = "$DRILL_KIND_NODE_IMAGE or kind's default"
 		}
-		return fmt.Sprintf("kind cluster drill-<scenario>-<run>, node image %s, wait ready %s, load %v", img, t.Kind.WaitReady.D(), t.Kind.LoadImages)
+		load := ""
+		if len(t.Kind.LoadImages) > 0 {
+			load = ", load " + strings.Join(t.Kind.LoadImages, ", ")
+		}
+		return fmt.Sprintf("kind cluster drill-<scenario>-<run>, node image %s, wait ready %s%s", img, t.Kind.WaitReady.D(), load)
 	case t.Cluster != nil:
 		c := t.Cluster
 		kc := c.Kubeconfig
