@@ -244,3 +244,57 @@ spec:
 	assert.Equal(t, 137, r.code, "the real drill's fate")
 	assert.FileExists(t, filepath.Join(markers, "saved"), "the init waited for what the killed drill left")
 }
+
+// On a terminal (an SRE's, or `docker run -it`), the real drill's process
+// group is made the terminal's foreground, so that a manual step can read
+// the operator's answer (a background group would be stopped by SIGTTIN)
+// and the shell gets its terminal back afterwards. The terminal is a real
+// pseudo-terminal, made by script(1).
+func TestReaperOnATerminal(t *testing.T) {
+	t.Parallel()
+	testtools.Need(t, "script", "apt-get install bsdutils")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ask.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(`apiVersion: drill/v1
+kind: Scenario
+metadata: {name: ask}
+spec:
+  cycles: 1
+  target: {none: {}}
+  steps:
+    - {name: ask, manual: "type done"}
+`), 0o644))
+	resultsDir := t.TempDir()
+	cmd := exec.Command("script", "-qec", drillBin+" run --results "+resultsDir+" "+file+"; echo shell-back rc=$?", "/dev/null")
+	// Not CI: a CI job has no operator, and drill refuses manual steps there.
+	cmd.Env = append(os.Environ(), reaper.Env+"=1", "CI=")
+	in, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	var out testtools.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	// The answer waits in the terminal's input until the step reads it.
+	_, err = in.Write([]byte("done\n"))
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(time.Minute):
+		_ = cmd.Process.Kill()
+		require.FailNow(t, "drill on a terminal did not finish (stopped in the background?)", "%s", out.String())
+	}
+	_ = in.Close()
+	require.NoError(t, err, "%s", out.String())
+	assert.Contains(t, out.String(), "shell-back rc=1", "the shell ran on after drill, which exited 1 (a manual step fails automated)")
+	run := readRun(t, resultsDir, "ask")
+	require.NotEmpty(t, run.Cycles)
+	var ask *results.Step
+	for i := range run.Cycles[0].Steps {
+		if run.Cycles[0].Steps[i].Name == "ask" {
+			ask = &run.Cycles[0].Steps[i]
+		}
+	}
+	require.NotNil(t, ask)
+	assert.Equal(t, results.StatusPassed, ask.Status, "the operator's answer was read from the terminal")
+}
