@@ -229,6 +229,11 @@ func (a *app) checkFlags() error {
 	if a.logFormat != "console" && a.logFormat != "json" {
 		return exitf(ExitUsage, "--log-format: %q is not console or json", a.logFormat)
 	}
+	// An object-store URL would otherwise be taken for a folder named
+	// "s3:" in the working directory: results that look kept and are not.
+	if scheme, _, ok := strings.Cut(a.results, "://"); ok && !strings.ContainsAny(scheme, "/\\") {
+		return exitf(ExitUsage, "--results (or DRILL_RESULTS) %q: results in object storage (a URL) are not supported yet; give a folder (a volume shared by the runners)", a.results)
+	}
 	return nil
 }
 

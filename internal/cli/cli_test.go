@@ -152,6 +152,7 @@ func TestFlagsAreUsageErrors(t *testing.T) {
 		{[]string{"run", "--timeout", "-1s", file}, "drill: --timeout must not be negative, got -1s"},
 		{[]string{"run", "--teardown-timeout=-5m", file}, "drill: --teardown-timeout must not be negative, got -5m0s"},
 		{[]string{"run", "--cycles", "101", file}, "drill: --cycles must be at most 100, got 101"},
+		{[]string{"status", "--results", "s3://drills/nightly?region=eu-west-1"}, `drill: --results (or DRILL_RESULTS) "s3://drills/nightly?region=eu-west-1": results in object storage (a URL) are not supported yet; give a folder (a volume shared by the runners)`},
 	}
 	for _, tt := range tests {
 		r := drill(t, append([]string{"--results", filepath.Join(dir, "results")}, tt.args...)...)
