@@ -334,15 +334,7 @@ func (v *validator) target(t *Target) {
 			}
 			v.expandable(childPath(p+".vars", k), tf.Vars[k], targetScope)
 		}
-		for i, f := range tf.VarFiles {
-			fp := itemPath(p+".varFiles", i)
-			switch {
-			case f == "":
-				v.at(fp, "must not be empty")
-			case v.expandable(fp, f, targetScope):
-				v.relPath(fp, f)
-			}
-		}
+		v.relPaths(p+".varFiles", tf.VarFiles, targetScope)
 	}
 	if k := t.Kind; k != nil && v.ok(tp+".kind") {
 		p := tp + ".kind"
@@ -379,15 +371,7 @@ func (v *validator) compose(p string, c *ComposeTarget) {
 		if len(c.Files) == 0 && v.has(fp) {
 			v.at(fp, "at least one compose file is required (leave files out for %s)", DefaultComposeFile)
 		}
-		for i, f := range c.Files {
-			ip := itemPath(fp, i)
-			switch {
-			case strings.TrimSpace(f) == "":
-				v.at(ip, "must not be empty")
-			case v.expandable(ip, f, targetScope):
-				v.relPath(ip, f)
-			}
-		}
+		v.relPaths(fp, c.Files, targetScope)
 	}
 	pp := p + ".project"
 	if c.Project != "" && v.expandable(pp, c.Project, targetScope) && !strings.Contains(c.Project, "${") &&
@@ -578,15 +562,7 @@ func (v *validator) http(p string, h *HTTPAction) {
 }
 
 func (v *validator) apply(p string, a *ApplyAction) {
-	pp := p + ".path"
-	switch {
-	case a.Path == "" && v.has(pp):
-		v.at(pp, "must not be empty")
-	case a.Path == "":
-		v.missing(p, "path", "required field is missing")
-	case v.expandable(pp, a.Path, stepScope):
-		v.relPath(pp, a.Path)
-	}
+	v.requiredPath(p, "path", a.Path, "required field is missing")
 	v.namespace(p+".namespace", a.Namespace)
 }
 
@@ -641,15 +617,7 @@ var releaseName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9](
 const maxReleaseName = 53
 
 func (v *validator) helm(p string, h *HelmAction, stepName string) {
-	cp := p + ".chart"
-	switch {
-	case h.Chart == "" && v.has(cp):
-		v.at(cp, "must not be empty")
-	case h.Chart == "":
-		v.missing(p, "chart", "required field is missing: a chart folder or .tgz, relative to the workdir")
-	case v.expandable(cp, h.Chart, stepScope):
-		v.relPath(cp, h.Chart)
-	}
+	v.requiredPath(p, "chart", h.Chart, "required field is missing: a chart folder or .tgz, relative to the workdir")
 	rp := p + ".release"
 	switch {
 	case !v.ok(rp):
@@ -667,15 +635,7 @@ func (v *validator) helm(p string, h *HelmAction, stepName string) {
 	}
 	v.namespace(p+".namespace", h.Namespace)
 	if v.ok(p + ".valuesFiles") {
-		for i, f := range h.ValuesFiles {
-			fp := itemPath(p+".valuesFiles", i)
-			switch {
-			case f == "":
-				v.at(fp, "must not be empty")
-			case v.expandable(fp, f, stepScope):
-				v.relPath(fp, f)
-			}
-		}
+		v.relPaths(p+".valuesFiles", h.ValuesFiles, stepScope)
 	}
 	if v.ok(p + ".values") {
 		for _, k := range sortedAnyKeys(h.Values) {
@@ -758,6 +718,36 @@ func (v *validator) expandable(path, s string, sc scope) bool {
 		}
 	}
 	return ok
+}
+
+// requiredPath checks the required field of a step (p) that names a path
+// relative to the workdir: written, not empty, its ${NAME}s defined, inside
+// the workdir. missing is the message when it is not written.
+func (v *validator) requiredPath(p, field, value, missing string) {
+	fp := p + "." + field
+	switch {
+	case value == "" && v.has(fp):
+		v.at(fp, "must not be empty")
+	case value == "":
+		v.missing(p, field, "%s", missing)
+	case v.expandable(fp, value, stepScope):
+		v.relPath(fp, value)
+	}
+}
+
+// relPaths checks a list of paths relative to the workdir (lp is the
+// list's field path): none empty, each one's ${NAME}s defined where sc
+// expands them, each inside the workdir.
+func (v *validator) relPaths(lp string, items []string, sc scope) {
+	for i, f := range items {
+		ip := itemPath(lp, i)
+		switch {
+		case strings.TrimSpace(f) == "":
+			v.at(ip, "must not be empty")
+		case v.expandable(ip, f, sc):
+			v.relPath(ip, f)
+		}
+	}
 }
 
 // relPath checks a path that is relative to the workdir: it may not be
