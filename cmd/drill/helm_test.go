@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,25 +25,11 @@ import (
 
 func TestHelmBundledScenarioPassesTwoCycles(t *testing.T) {
 	requireKind(t)
-	testtools.Need(t, "git", "apt-get install git")
-	// The scenario's source is the repository: run it from a clone of the
-	// committed tree, as a nightly job would.
-	clone := filepath.Join(t.TempDir(), "drill")
-	out, err := exec.Command("git", "clone", "-q", "--no-hardlinks", "../..", clone).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-
-	resultsDir := t.TempDir()
-	r := drill(t, nil, "run", "--results", resultsDir, filepath.Join(clone, "scenarios", "helm-web.yaml"))
-	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
-	run := readRun(t, resultsDir, "helm-web")
-	assert.Equal(t, results.StatusPassed, run.Status)
-	require.Len(t, run.Cycles, 2)
+	run, resultsDir := runBundled(t, "helm-web", nil)
 	for _, c := range run.Cycles {
-		assert.Equal(t, results.StatusPassed, c.Status)
 		names := make([]string, len(c.Steps))
 		for i, s := range c.Steps {
 			names[i] = s.Name
-			assert.Equal(t, results.StatusPassed, s.Status, "cycle %d step %s", c.Index, s.Name)
 		}
 		assert.Equal(t, []string{"workdir", "provision", "image", "load-image", "chart", "healthy", "version",
 			"remove-image", "uninstall web", "destroy"}, names, "the release is uninstalled after teardown, before the destroy")

@@ -41,25 +41,7 @@ func kindContainers(t *testing.T, prefix string) []string {
 
 func TestKindBundledScenarioPassesTwoCycles(t *testing.T) {
 	requireKind(t)
-	testtools.Need(t, "git", "apt-get install git")
-	// The scenario's source is the repository: run it from a clone of the
-	// committed tree, as a nightly job would.
-	clone := filepath.Join(t.TempDir(), "drill")
-	out, err := exec.Command("git", "clone", "-q", "--no-hardlinks", "../..", clone).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-
-	resultsDir := t.TempDir()
-	r := drill(t, nil, "run", "--results", resultsDir, filepath.Join(clone, "scenarios", "kind-web.yaml"))
-	require.Equal(t, 0, r.code)
-	run := readRun(t, resultsDir, "kind-web")
-	assert.Equal(t, results.StatusPassed, run.Status)
-	require.Len(t, run.Cycles, 2)
-	for _, c := range run.Cycles {
-		assert.Equal(t, results.StatusPassed, c.Status)
-		for _, s := range c.Steps {
-			assert.Equal(t, results.StatusPassed, s.Status, "cycle %d step %s", c.Index, s.Name)
-		}
-	}
+	run, resultsDir := runBundled(t, "kind-web", nil)
 	assert.True(t, run.Guideline.Holds, "%+v", run.Guideline.Checks)
 	assert.Empty(t, kindContainers(t, "drill-kind-web-"), "no cluster is left")
 	validateSchema(t, results.RunSchemaFile, filepath.Join(resultsDir, "kind-web", run.RunID+".json"))

@@ -184,6 +184,31 @@ func TestBundledScenarioPassesTwoCycles(t *testing.T) {
 	assert.Equal(t, "holds", rows[0]["verdict"])
 }
 
+// runBundled runs the bundled scenarios/NAME.yaml from a clone of the
+// committed tree (its source is the repository, which a nightly job sees
+// as a fresh clone) with env added, requires exit 0 and two passed cycles
+// of passed steps, and returns the run and its results folder.
+func runBundled(t *testing.T, name string, env []string) (*results.Run, string) {
+	t.Helper()
+	testtools.Need(t, "git", "apt-get install git")
+	clone := filepath.Join(t.TempDir(), "drill")
+	out, err := exec.Command("git", "clone", "-q", "--no-hardlinks", "../..", clone).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	resultsDir := t.TempDir()
+	r := drill(t, env, "run", "--results", resultsDir, filepath.Join(clone, "scenarios", name+".yaml"))
+	require.Equal(t, 0, r.code)
+	run := readRun(t, resultsDir, name)
+	assert.Equal(t, results.StatusPassed, run.Status)
+	require.Len(t, run.Cycles, 2)
+	for _, c := range run.Cycles {
+		assert.Equal(t, results.StatusPassed, c.Status)
+		for _, s := range c.Steps {
+			assert.Equal(t, results.StatusPassed, s.Status, "cycle %d step %s", c.Index, s.Name)
+		}
+	}
+	return run, resultsDir
+}
+
 func gitCommit(t *testing.T, repo string) {
 	t.Helper()
 	for _, args := range [][]string{{"add", "-A"}, {"-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid", "commit", "-qm", "port"}} {
