@@ -222,6 +222,8 @@ func within(path, dir string) bool {
 type Ledger struct {
 	mu   sync.Mutex
 	path string
+	// publish copies the ledger to the results' object store, if any.
+	publish func()
 	// open holds the entries created and not released, in order, to write
 	// them again into a ledger file that was removed.
 	open []LedgerEntry
@@ -229,7 +231,8 @@ type Ledger struct {
 
 // Ledger returns the ledger of a run.
 func (s *Store) Ledger(scenario, runID string) *Ledger {
-	return &Ledger{path: filepath.Join(s.RunDir(scenario, runID), LedgerFile)}
+	path := filepath.Join(s.RunDir(scenario, runID), LedgerFile)
+	return &Ledger{path: path, publish: func() { s.publish(path) }}
 }
 
 // Path is the ledger file.
@@ -316,6 +319,9 @@ func (l *Ledger) write(lines []byte) error {
 	cerr := f.Close()
 	if err := errors.Join(werr, serr, cerr); err != nil {
 		return fmt.Errorf("ledger %s: %w", l.path, err)
+	}
+	if l.publish != nil {
+		l.publish()
 	}
 	return nil
 }

@@ -14,18 +14,25 @@ type BusyError struct {
 	Scenario string `json:"scenario,omitempty"`
 	RunID    string `json:"runId,omitempty"`
 	Pid      int    `json:"pid,omitempty"`
+	// Host is set when the holder runs on another machine (a lock in an
+	// object store).
+	Host string `json:"host,omitempty"`
 	// What is "gc" for the gc lock, empty for a scenario's run lock.
 	What string `json:"what,omitempty"`
 }
 
 func (e *BusyError) Error() string {
+	pid := fmt.Sprintf("pid %d", e.Pid)
+	if e.Host != "" {
+		pid += " on " + e.Host
+	}
 	switch {
 	case e.What == "gc":
-		return fmt.Sprintf("another drill gc (pid %d) is cleaning up this results folder", e.Pid)
+		return fmt.Sprintf("another drill gc (%s) is cleaning up this results folder", pid)
 	case e.RunID == "":
 		return fmt.Sprintf("scenario %s is already running in another drill", e.Scenario)
 	}
-	return fmt.Sprintf("scenario %s is already running: run %s (pid %d)", e.Scenario, e.RunID, e.Pid)
+	return fmt.Sprintf("scenario %s is already running: run %s (%s)", e.Scenario, e.RunID, pid)
 }
 
 // lockDirs are where drill keeps its locks, the first that is a writable

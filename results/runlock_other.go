@@ -4,15 +4,15 @@ package results
 
 import "context"
 
-// LockScenario is a no-op where flock is missing: one run per scenario is
-// then the operator's job.
+// LockScenario takes only the object store's lock where flock is missing:
+// one run per scenario on one machine is then the operator's job.
 func (s *Store) LockScenario(ctx context.Context, scenario, runID string, wait bool) (func(), error) {
-	return func() {}, nil
+	return s.withRemoteLock(func() {}, nil, func() (func(), error) { return s.remote.LockScenario(ctx, scenario, runID, wait) })
 }
 
-// LockGC is a no-op where flock is missing.
+// LockGC takes only the object store's gc lock where flock is missing.
 func (s *Store) LockGC(ctx context.Context, wait bool) (func(), error) {
-	return func() {}, nil
+	return s.withRemoteLock(func() {}, nil, func() (func(), error) { return s.remote.LockGC(ctx, wait) })
 }
 
 func writableDir(string) bool { return true }

@@ -20,14 +20,16 @@ import (
 // Busy: without wait, a *BusyError naming the holder; with wait, it polls
 // until the lock is free or ctx ends.
 func (s *Store) LockScenario(ctx context.Context, scenario, runID string, wait bool) (release func(), err error) {
-	return flockPath(ctx, s.runLockPath(scenario), wait, BusyError{Scenario: scenario, RunID: runID, Pid: os.Getpid()})
+	release, err = flockPath(ctx, s.runLockPath(scenario), wait, BusyError{Scenario: scenario, RunID: runID, Pid: os.Getpid()})
+	return s.withRemoteLock(release, err, func() (func(), error) { return s.remote.LockScenario(ctx, scenario, runID, wait) })
 }
 
 // LockGC takes the results folder's gc lock, so two drill gc never destroy
 // the same state at once. Busy: without wait, a *BusyError; with wait, it
 // polls until the lock is free or ctx ends.
 func (s *Store) LockGC(ctx context.Context, wait bool) (release func(), err error) {
-	return flockPath(ctx, s.gcLockPath(), wait, BusyError{What: "gc", Pid: os.Getpid()})
+	release, err = flockPath(ctx, s.gcLockPath(), wait, BusyError{What: "gc", Pid: os.Getpid()})
+	return s.withRemoteLock(release, err, func() (func(), error) { return s.remote.LockGC(ctx, wait) })
 }
 
 // flockPath takes an exclusive flock on path and writes holder into it, for

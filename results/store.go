@@ -43,6 +43,9 @@ type Store struct {
 	// redact, when set, masks secrets in every document the store writes
 	// (see WithRedaction).
 	redact func([]byte) []byte
+	// remote, when set, is the object store the folder mirrors (see
+	// WithRemote).
+	remote Remote
 }
 
 // WithRedaction returns a Store over the same folder that passes every run
@@ -300,9 +303,11 @@ func (s *Store) SaveRun(r *Run) error {
 	if err != nil {
 		return fmt.Errorf("save run: %w", err)
 	}
-	if err := writeFileAtomicNoSync(s.RunPath(r.Scenario.Name, r.RunID), data); err != nil {
+	path := s.RunPath(r.Scenario.Name, r.RunID)
+	if err := writeFileAtomicNoSync(path, data); err != nil {
 		return fmt.Errorf("save run %s/%s: %w", r.Scenario.Name, r.RunID, err)
 	}
+	s.publish(path)
 	return nil
 }
 
@@ -311,9 +316,11 @@ func (s *Store) writeRun(r *Run) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("write run: %w", err)
 	}
-	if err := writeFileAtomic(s.RunPath(r.Scenario.Name, r.RunID), data); err != nil {
+	path := s.RunPath(r.Scenario.Name, r.RunID)
+	if err := writeFileAtomic(path, data); err != nil {
 		return nil, fmt.Errorf("write run %s/%s: %w", r.Scenario.Name, r.RunID, err)
 	}
+	s.publish(path)
 	return data, nil
 }
 
@@ -326,6 +333,17 @@ func (s *Store) writeRun(r *Run) ([]byte, error) {
 func (s *Store) FinishRun(r *Run) error {
 	if r != nil && !r.Status.Finished() {
 		return fmt.Errorf("finish run %s: %w (status %q)", r.RunID, ErrNotFinished, r.Status)
+	}
+	if s.remote != nil {
+		// The logs and evidence first, so a reader that sees the finished
+		// document in the bucket finds them; then the document, which
+		// says what the store did meanwhile.
+		s.publish(s.RunDir(r.Scenario.Name, r.RunID))
+		for _, w := range s.remote.Warnings() {
+			if !slices.Contains(r.Warnings, w) {
+				r.Warnings = append(r.Warnings, w)
+			}
+		}
 	}
 	data, err := s.writeRun(r)
 	if err != nil {

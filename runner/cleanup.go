@@ -37,7 +37,7 @@ func (x *run) removeWorkdir(c *results.Cycle, env *drills.Env, log *zap.Logger) 
 				what = append(what, h.Describe())
 			}
 			msg = fmt.Sprintf("cycle %d: left behind: %s (its workdir %s is kept); `drill gc --results %s` retries the destroy",
-				c.Index, strings.Join(what, ", "), c.Workdir, x.r.Store.Dir)
+				c.Index, strings.Join(what, ", "), c.Workdir, x.r.Store.Location())
 		}
 		x.leftBehind = append(x.leftBehind, msg)
 		x.keptWorkdirs = append(x.keptWorkdirs, c.Workdir)

@@ -455,7 +455,7 @@ func (x *run) cycle(index int) {
 	if keep {
 		x.keptWorkdirs = append(x.keptWorkdirs, c.Workdir)
 		x.stopAfterCycle = true
-		x.emit(Event{Kind: Notice, Run: x.doc, Cycle: c, Message: keepMessage(x.plan, env, target, x.r.Store.Dir)})
+		x.emit(Event{Kind: Notice, Run: x.doc, Cycle: c, Message: keepMessage(x.plan, env, target, x.r.Store.Location())})
 	} else {
 		x.sweepProcesses(c, index)
 		x.removeWorkdir(c, env, log)

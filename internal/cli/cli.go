@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/internal/objectstore"
 	"github.com/redeploy-drill/drill/internal/textsafe"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/scenarios"
@@ -83,6 +83,13 @@ func Run(ctx context.Context, args []string, streams Streams) (code int) {
 	root.SetOut(streams.Out)
 	root.SetErr(streams.Err)
 	err := root.ExecuteContext(ctx)
+	if cerr := a.closeResults(); cerr != nil {
+		if err == nil {
+			err = cerr
+		} else {
+			printError(a.say(), cerr)
+		}
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -169,6 +176,10 @@ type app struct {
 	// wrapped streams are not *os.File any more.
 	terminal terminals
 	ui       *ui
+	// remote is the results store in object storage when --results is a
+	// URL, and store the results.Store over its mirror (openResults).
+	remote *objectstore.Store
+	store  *results.Store
 }
 
 func newRootCommand(streams Streams, redactor *drills.Redactor, terminal terminals) (*cobra.Command, *app) {
@@ -194,7 +205,7 @@ successfully redeploy by following scripts" holds.`,
 	if def == "" {
 		def = "./drill-results"
 	}
-	root.PersistentFlags().StringVar(&a.results, "results", def, "results folder (env DRILL_RESULTS)")
+	root.PersistentFlags().StringVar(&a.results, "results", def, "results folder, or a store in object storage: s3://BUCKET/PREFIX?endpoint=URL&region=R&use_path_style=true or file:///PATH (env DRILL_RESULTS)")
 	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "console", "log format on stderr: console|json")
 	root.PersistentFlags().CountVarP(&a.verbose, "verbose", "v", "more logs (-v info, -vv debug)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
@@ -229,22 +240,7 @@ func (a *app) checkFlags() error {
 	if a.logFormat != "console" && a.logFormat != "json" {
 		return exitf(ExitUsage, "--log-format: %q is not console or json", a.logFormat)
 	}
-	// An object-store URL would otherwise be taken for a folder named
-	// "s3:" in the working directory: results that look kept and are not.
-	if scheme, _, ok := strings.Cut(a.results, "://"); ok && !strings.ContainsAny(scheme, "/\\") {
-		return exitf(ExitUsage, "--results (or DRILL_RESULTS) %q: results in object storage (a URL) are not supported yet; give a folder (a volume shared by the runners)", a.results)
-	}
 	return nil
-}
-
-// openStore opens the results folder by its absolute path: every path
-// drill hands to steps (DRILL_RESULTS_DIR, KUBECONFIG) and prints derives
-// from it, and must not depend on the current folder.
-func openStore(a *app) *results.Store {
-	if abs, err := filepath.Abs(a.results); err == nil {
-		return results.Open(abs)
-	}
-	return results.Open(a.results)
 }
 
 // usageArgs wraps cobra's argument validators so a wrong count is exit 2 with

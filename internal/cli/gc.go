@@ -48,7 +48,10 @@ stays for the next gc).`,
 				return err
 			}
 			defer func() { _ = log.Sync() }()
-			store := openStore(a)
+			store, err := a.openResults(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
 			j := &janitor.Janitor{Store: store, Logger: log, DryRun: dryRun, Redactor: a.redactor}
 			if len(forget) > 0 {
 				return a.forget(j, forget)

@@ -23,7 +23,10 @@ func newListCommand(a *app) *cobra.Command {
 			if len(list) == 0 && err != nil {
 				return err
 			}
-			store := results.Open(a.results)
+			store, oerr := a.openResults(cmd.Context(), true)
+			if oerr != nil {
+				return oerr
+			}
 			now := time.Now()
 			tw := tabwriter.NewWriter(a.streams.Out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tOWNER\tFILE\tTARGET\tCYCLES\tLAST RESULT\tFRESHNESS")

@@ -46,7 +46,7 @@ func loadAll(a *app, paths []string) ([]*scenarios.Scenario, error) {
 	for _, f := range files {
 		s, err := scenarios.Load(f)
 		if err == nil {
-			err = s.CheckResultsFolder(a.results)
+			err = s.CheckResultsFolder(a.localResults())
 		}
 		if err == nil {
 			// Reading local compose files, like reading the scenario, is

@@ -45,7 +45,11 @@ It reads the history index (history.jsonl), so it stays fast on long histories.`
 			if len(args) > 0 {
 				opts = append(opts, report.WithScenarios(args...))
 			}
-			h, warnings, err := report.Load(openStore(a), time.Now(), opts...)
+			store, err := a.openResults(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			h, warnings, err := report.Load(store, time.Now(), opts...)
 			if err != nil {
 				return exitf(ExitEnvironment, "read results folder %s: %w", a.results, err)
 			}

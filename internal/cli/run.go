@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/internal/objectstore"
 	"github.com/redeploy-drill/drill/internal/plan"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/runner"
@@ -98,7 +99,11 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %w", s.File, err)}
 		}
 	}
-	if err := results.CheckWritable(openStore(a).Dir); err != nil {
+	store, err := a.openResults(ctx, false)
+	if err != nil {
+		return err
+	}
+	if err := results.CheckWritable(store.Dir); err != nil {
 		return &ExitError{Code: ExitEnvironment, Err: err}
 	}
 
@@ -172,7 +177,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 			}
 		}
 	} else {
-		printSummary(a.streams.Out, written, a.results)
+		printSummary(a.streams.Out, written, objectstore.Display(a.results))
 	}
 	if f.junit != "" {
 		if err := writeJUnit(f.junit, written); err != nil {

@@ -6,6 +6,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +17,7 @@ func newServeCommand(a *app) *cobra.Command {
 	var (
 		addr       string
 		allowHosts []string
+		refresh    time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -55,6 +57,10 @@ for a reverse proxy or --allow-host 192.0.2.10 for a scraper that uses the addre
 				return err
 			}
 			defer log.Sync()
+			store, err := a.openResults(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
 			l, err := net.Listen("tcp", addr)
 			if err != nil {
 				return exitf(ExitEnvironment, "listen on %s: %w", addr, err)
@@ -63,13 +69,21 @@ for a reverse proxy or --allow-host 192.0.2.10 for a scraper that uses the addre
 			// Ctrl-C or SIGTERM (a Deployment being stopped) shuts down gracefully: exit 0.
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			if err := serve.Serve(ctx, l, serve.New(openStore(a), serve.WithLogger(log), serve.WithAllowedHosts(hosts...))); err != nil {
+			opts := []serve.Option{serve.WithLogger(log), serve.WithAllowedHosts(hosts...)}
+			if a.remote != nil {
+				// A bucket's mirror is pulled again every --refresh, and
+				// logs are fetched when the dashboard asks for them.
+				opts = append(opts, serve.WithFetch(a.remote.Fetch))
+				go a.refreshResults(ctx, refresh, log)
+			}
+			if err := serve.Serve(ctx, l, serve.New(store, opts...)); err != nil {
 				return exitf(ExitFailed, "%w", err)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", serve.DefaultAddr, "host:port to listen on")
+	cmd.Flags().DurationVar(&refresh, "refresh", 30*time.Second, "with --results in object storage: how often the bucket is read again")
 	cmd.Flags().StringArrayVar(&allowHosts, "allow-host", nil, "also answer requests for this Host name (repeatable; port ignored): a reverse proxy's name, or this machine's address")
 	return cmd
 }

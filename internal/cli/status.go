@@ -57,6 +57,9 @@ unknown scenario name or an invalid scenario file.`,
 			if output != "table" && output != "json" {
 				return exitf(ExitUsage, "--output: %q is not table or json", output)
 			}
+			if _, err := a.openResults(cmd.Context(), true); err != nil {
+				return err
+			}
 			rows, warnings, err := collectStatus(a, args, time.Now())
 			for _, w := range warnings {
 				a.say().warnf("%s", w.Error())

@@ -64,6 +64,9 @@ type server struct {
 	// hosts are the Host names allowed besides loopback, lower case,
 	// without port.
 	hosts map[string]bool
+	// fetch, when set, brings a file the folder lacks from where the
+	// results really are (see WithFetch).
+	fetch func(ctx context.Context, rel string) error
 }
 
 // Option configures New.
@@ -116,6 +119,14 @@ func WithAlive(alive func(*results.Run) bool) Option {
 			s.alive = alive
 		}
 	}
+}
+
+// WithFetch is for a results folder that mirrors an object store: a run
+// document or log the folder lacks is fetched with fetch (a path relative
+// to the folder, slash-separated) before it is served. Logs are fetched
+// only when asked for: a dashboard is read far more than its logs.
+func WithFetch(fetch func(ctx context.Context, rel string) error) Option {
+	return func(s *server) { s.fetch = fetch }
 }
 
 // WithAllowedHosts allows requests whose Host header is one of hosts
@@ -462,6 +473,11 @@ func (s *server) serveFile(w http.ResponseWriter, r *http.Request, contentType s
 	if !ok {
 		s.fail(w, r, http.StatusNotFound, nil)
 		return
+	}
+	if s.fetch != nil {
+		if err := s.fetch(r.Context(), filepath.ToSlash(rel)); err != nil {
+			s.log.Debug("not fetched", zap.String("path", rel), zap.Error(err))
+		}
 	}
 	root, err := os.OpenRoot(s.store.Dir)
 	if err != nil {

@@ -1,0 +1,53 @@
+package objectstore
+
+import (
+	"path"
+	"strings"
+
+	"github.com/redeploy-drill/drill/results"
+)
+
+// The bucket holds the results folder's layout, with two differences:
+//
+//	<scenario>/<run-id>.json             the run document (as in the folder)
+//	<scenario>/<run-id>.ledger.jsonl     its ledger, beside the document, so
+//	                                     one listing per scenario finds every
+//	                                     run's ledger (in the folder it is
+//	                                     <run-id>/ledger.jsonl)
+//	<scenario>/<run-id>/...              logs and other evidence
+//	.drill/locks/<lock>/<generation>     run and gc locks (lock.go)
+//
+// index.json, latest.json and history.jsonl are not in the bucket: they
+// would be read-modify-written by every runner. Each reader derives them in
+// its mirror.
+const (
+	ledgerSuffix = ".ledger.jsonl"
+	locksPrefix  = ".drill/locks/"
+)
+
+// keyOf is the object key of the file rel (slash-separated, relative to
+// the mirror).
+func keyOf(rel string) string {
+	dir, file := path.Split(rel)
+	if file == results.LedgerFile && strings.Count(rel, "/") == 2 {
+		return strings.TrimSuffix(dir, "/") + ledgerSuffix
+	}
+	return rel
+}
+
+// relOf is the mirror path of the object key, the inverse of keyOf.
+func relOf(key string) string {
+	if strings.HasSuffix(key, ledgerSuffix) && strings.Count(key, "/") == 1 {
+		return strings.TrimSuffix(key, ledgerSuffix) + "/" + results.LedgerFile
+	}
+	return key
+}
+
+// publishable tells whether the file rel of a run folder goes to the
+// bucket. Kubeconfigs do not: they hold the credentials of a cluster, and
+// the bucket is read by every dashboard. Hidden files are temporary files
+// of an atomic write.
+func publishable(rel string) bool {
+	base := path.Base(rel)
+	return !strings.HasPrefix(base, ".") && !strings.HasPrefix(base, "kubeconfig")
+}

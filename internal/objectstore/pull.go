@@ -1,0 +1,216 @@
+package objectstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+
+	"github.com/redeploy-drill/drill/results"
+)
+
+// pullWorkers is how many objects are downloaded at once.
+const pullWorkers = 8
+
+// Stats counts a pull's requests, for the cost figures in the README.
+type Stats struct {
+	Lists, Gets int
+	// Kept is how many objects the mirror already had.
+	Kept int
+}
+
+// Pull brings the mirror up to date with the bucket: the documents and
+// ledgers of every scenario (one listing each; only new and changed objects
+// are downloaded), and drops what the bucket no longer has unless it is
+// still to be uploaded. Logs are fetched when asked for (Fetch). Objects
+// that cannot be read are warnings; a store that does not answer is an
+// *UnreachableError.
+func (s *Store) Pull(ctx context.Context) (Stats, []results.Warning, error) {
+	var st Stats
+	scenarios, err := s.list(ctx, "", &st)
+	if err != nil {
+		return st, nil, &UnreachableError{URL: s.url, Err: err}
+	}
+	var (
+		mu    sync.Mutex
+		warns []results.Warning
+		first error
+	)
+	sem := make(chan struct{}, pullWorkers)
+	var wg sync.WaitGroup
+	for _, sc := range scenarios {
+		if !sc.IsDir || strings.HasPrefix(sc.Key, ".") {
+			continue
+		}
+		name := strings.TrimSuffix(sc.Key, "/")
+		if results.CheckScenarioName(name) != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var one Stats
+			w, err := s.pullScenario(ctx, name, &one)
+			mu.Lock()
+			defer mu.Unlock()
+			st.Lists += one.Lists
+			st.Gets += one.Gets
+			st.Kept += one.Kept
+			warns = append(warns, w...)
+			if err != nil && first == nil {
+				first = err
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return st, warns, &UnreachableError{URL: s.url, Err: first}
+	}
+	return st, warns, nil
+}
+
+func (s *Store) list(ctx context.Context, prefix string, st *Stats) ([]*blob.ListObject, error) {
+	var out []*blob.ListObject
+	token := blob.FirstPageToken
+	for {
+		rctx, cancel := s.request(ctx)
+		page, next, err := s.bucket.ListPage(rctx, token, 1000, &blob.ListOptions{Prefix: prefix, Delimiter: "/"})
+		cancel()
+		st.Lists++
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(next) == 0 {
+			return out, nil
+		}
+		token = next
+	}
+}
+
+func (s *Store) pullScenario(ctx context.Context, name string, st *Stats) ([]results.Warning, error) {
+	objs, err := s.list(ctx, name+"/", st)
+	if err != nil {
+		return nil, err
+	}
+	var warns []results.Warning
+	seen := map[string]bool{}
+	for _, o := range objs {
+		if o.IsDir {
+			continue
+		}
+		rel := relOf(o.Key)
+		if !isRunFile(name, rel) {
+			continue
+		}
+		seen[rel] = true
+		local := filepath.Join(s.dir, filepath.FromSlash(rel))
+		if fi, err := os.Stat(local); err == nil && fi.Size() == o.Size && fi.ModTime().Equal(o.ModTime) {
+			st.Kept++
+			continue
+		}
+		if s.pending(rel) {
+			continue // written here and not uploaded yet: the local copy is newer
+		}
+		st.Gets++
+		if err := s.download(ctx, o.Key, local, o.ModTime); err != nil {
+			warns = append(warns, results.Warning{Path: s.url + "/" + o.Key, Err: err})
+		}
+	}
+	// What the bucket no longer has (a run removed there) goes here too,
+	// unless it was written here and is waiting for its upload.
+	dir := filepath.Join(s.dir, name)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || e.IsDir() || results.CheckRunID(id) != nil {
+			continue
+		}
+		rel := name + "/" + e.Name()
+		if !seen[rel] && !s.pending(rel) && !s.pending(name+"/"+id) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+			_ = os.RemoveAll(filepath.Join(dir, id))
+		}
+	}
+	return warns, nil
+}
+
+// isRunFile tells whether rel is a run document or ledger of scenario name.
+func isRunFile(name, rel string) bool {
+	rest, ok := strings.CutPrefix(rel, name+"/")
+	if !ok {
+		return false
+	}
+	if id, ok := strings.CutSuffix(rest, "/"+results.LedgerFile); ok {
+		return results.CheckRunID(id) == nil
+	}
+	id, ok := strings.CutSuffix(rest, ".json")
+	return ok && !strings.Contains(id, "/") && results.CheckRunID(id) == nil
+}
+
+// download writes the object key to local atomically (a reader of the
+// mirror never sees half a document) with the object's time, which the next
+// pull compares.
+func (s *Store) download(ctx context.Context, key, local string, mod time.Time) error {
+	rctx, cancel := s.request(ctx)
+	defer cancel()
+	r, err := s.bucket.NewReader(rctx, key, nil)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(local), "."+filepath.Base(local)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, cerr := io.Copy(tmp, r)
+	if err := errors.Join(cerr, tmp.Close()); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	if mod.IsZero() {
+		mod = r.ModTime()
+	}
+	if err := os.Chtimes(tmp.Name(), mod, mod); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), local); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	return nil
+}
+
+// Fetch makes sure the mirror has the file rel (a step log the dashboard
+// is asked for): fetched from the bucket unless it is there already. A
+// file the bucket does not have is fs.ErrNotExist.
+func (s *Store) Fetch(ctx context.Context, rel string) error {
+	if !fs.ValidPath(rel) || !publishable(rel) {
+		return fs.ErrNotExist
+	}
+	local := filepath.Join(s.dir, filepath.FromSlash(rel))
+	if _, err := os.Stat(local); err == nil {
+		return nil
+	}
+	err := s.download(ctx, keyOf(rel), local, time.Time{})
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return fmt.Errorf("%s: %w", path.Base(rel), fs.ErrNotExist)
+	}
+	return err
+}

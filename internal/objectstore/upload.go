@@ -1,0 +1,294 @@
+package objectstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"mime"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"gocloud.dev/blob"
+)
+
+// uploader is the queue of files to copy to the bucket, in the order they
+// were published; a file published again while queued keeps its place
+// (a running document is rewritten after every step: only its newest
+// version matters).
+type uploader struct {
+	mu     sync.Mutex
+	order  []string
+	queued map[string]bool
+	// busy is the file being uploaded, "" when idle.
+	busy string
+	kick chan struct{}
+	// idle is closed and replaced whenever the queue runs empty.
+	idle chan struct{}
+}
+
+func (u *uploader) init() {
+	u.queued = map[string]bool{}
+	u.kick = make(chan struct{}, 1)
+	u.idle = make(chan struct{})
+}
+
+func (u *uploader) wake() {
+	select {
+	case u.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Publish queues the file or folder rel (slash-separated, relative to the
+// mirror). A marker is written first, synchronously, so that a drill killed
+// before the upload leaves the next drill command something to upload, and
+// a pull never deletes a file that is only local so far.
+func (s *Store) Publish(rel string) {
+	if err := os.WriteFile(s.marker(rel), []byte(rel), 0o644); err != nil {
+		s.log.Warn("results mirror: cannot mark a file for upload", zap.String("file", rel), zap.Error(err))
+	}
+	s.enqueue(rel)
+}
+
+func (s *Store) enqueue(rel string) {
+	s.up.mu.Lock()
+	if !s.up.queued[rel] {
+		s.up.queued[rel] = true
+		s.up.order = append(s.up.order, rel)
+	}
+	s.up.mu.Unlock()
+	s.up.wake()
+}
+
+// resume queues what earlier drill commands marked and did not upload.
+func (s *Store) resume() {
+	entries, err := os.ReadDir(s.pendingDir())
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if data, err := os.ReadFile(filepath.Join(s.pendingDir(), e.Name())); err == nil && fs.ValidPath(string(data)) {
+			s.enqueue(string(data))
+		}
+	}
+}
+
+func (s *Store) pendingDir() string { return filepath.Join(s.dir, ".drill", "pending") }
+
+func (s *Store) marker(rel string) string {
+	sum := sha256.Sum256([]byte(rel))
+	return filepath.Join(s.pendingDir(), hex.EncodeToString(sum[:12]))
+}
+
+// pending tells whether rel, or the folder holding it, is marked for upload.
+func (s *Store) pending(rel string) bool {
+	for p := rel; p != "." && p != "/"; p = path.Dir(p) {
+		if _, err := os.Stat(s.marker(p)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// upload is the uploader's loop: one file at a time, in order; a failure
+// is retried after a pause that doubles up to 30s, until Close.
+func (s *Store) upload() {
+	defer s.stopped.Done()
+	pause := s.opts.Retry
+	for {
+		s.up.mu.Lock()
+		if len(s.up.order) == 0 {
+			close(s.up.idle)
+			s.up.idle = make(chan struct{})
+			s.up.busy = ""
+			s.up.mu.Unlock()
+			select {
+			case <-s.stop:
+				return
+			case <-s.up.kick:
+				continue
+			}
+		}
+		rel := s.up.order[0]
+		s.up.busy = rel
+		// Dequeued before the upload: a Publish meanwhile queues it again.
+		s.up.order = s.up.order[1:]
+		delete(s.up.queued, rel)
+		s.up.mu.Unlock()
+
+		err := s.put(rel)
+		if err == nil {
+			s.health.ok(time.Now())
+			pause = s.opts.Retry
+			if !s.queuedAgain(rel) {
+				_ = os.Remove(s.marker(rel))
+			}
+			continue
+		}
+		s.log.Warn("results store: upload failed; retrying", zap.String("file", rel), zap.Error(err))
+		s.health.failed(time.Now(), err)
+		s.up.mu.Lock()
+		if !s.up.queued[rel] {
+			s.up.queued[rel] = true
+			s.up.order = append([]string{rel}, s.up.order...)
+		}
+		s.up.mu.Unlock()
+		select {
+		case <-s.stop:
+			return
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 30*time.Second)
+	}
+}
+
+func (s *Store) queuedAgain(rel string) bool {
+	s.up.mu.Lock()
+	defer s.up.mu.Unlock()
+	return s.up.queued[rel]
+}
+
+// buffered counts the files not uploaded yet.
+func (s *Store) buffered() int {
+	entries, _ := os.ReadDir(s.pendingDir())
+	return len(entries)
+}
+
+// put copies the file, or every publishable file of the folder, rel to the
+// bucket. A file that vanished meanwhile (a removed run) is not an error.
+func (s *Store) put(rel string) error {
+	local := filepath.Join(s.dir, filepath.FromSlash(rel))
+	st, err := os.Lstat(local)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return s.putFile(rel, local)
+	}
+	return filepath.WalkDir(local, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		r, err := filepath.Rel(s.dir, p)
+		if err != nil {
+			return err
+		}
+		r = filepath.ToSlash(r)
+		if !publishable(r) {
+			return nil
+		}
+		return s.putFile(r, p)
+	})
+}
+
+func (s *Store) putFile(rel, local string) error {
+	f, err := os.Open(local)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ctx, cancel := s.request(context.Background())
+	defer cancel()
+	ct := mime.TypeByExtension(path.Ext(rel))
+	if ct == "" || strings.HasSuffix(rel, ".log") || strings.HasSuffix(rel, ".jsonl") {
+		ct = "text/plain; charset=utf-8"
+	}
+	if err := s.bucket.Upload(ctx, keyOf(rel), f, &blob.WriterOptions{ContentType: ct}); err != nil {
+		return fmt.Errorf("upload %s: %w", keyOf(rel), err)
+	}
+	return nil
+}
+
+// Flush waits until everything published is uploaded, or ctx ends. It
+// returns how many files are left and, when some are, the store's error.
+func (s *Store) Flush(ctx context.Context) (left int, err error) {
+	for {
+		s.up.mu.Lock()
+		empty := len(s.up.order) == 0 && s.up.busy == ""
+		idle := s.up.idle
+		s.up.mu.Unlock()
+		if empty {
+			return 0, nil
+		}
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			_, last := s.health.state()
+			if last == nil {
+				last = context.Cause(ctx)
+			}
+			return s.buffered(), last
+		}
+	}
+}
+
+// health records when the store stopped and started answering, for the
+// warnings of the run documents.
+type health struct {
+	mu sync.Mutex
+	// down is when the current outage began (zero: the store answers).
+	down    time.Time
+	lastErr error
+	past    []string
+}
+
+func (h *health) failed(now time.Time, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.down.IsZero() {
+		h.down = now
+	}
+	h.lastErr = err
+}
+
+func (h *health) ok(now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.down.IsZero() {
+		return
+	}
+	h.past = append(h.past, fmt.Sprintf("the results store did not answer from %s to %s (%v); drill kept the documents in its local mirror meanwhile and uploaded them when it answered again",
+		h.down.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), h.lastErr))
+	h.down, h.lastErr = time.Time{}, nil
+}
+
+func (h *health) state() (down time.Time, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.down, h.lastErr
+}
+
+// Warnings says what a run document must know about the store: outages
+// that are over and the one under way.
+func (s *Store) Warnings() []string {
+	s.health.mu.Lock()
+	out := append([]string(nil), s.health.past...)
+	down, err := s.health.down, s.health.lastErr
+	s.health.mu.Unlock()
+	if !down.IsZero() {
+		out = append(out, fmt.Sprintf("the results store has not answered since %s (%v): this document and the run's logs are kept in %s and uploaded when it answers (drill retries until it exits; the next drill command with the same --results uploads what is left)",
+			down.UTC().Format(time.RFC3339), err, s.dir))
+	}
+	out = append(out, s.lockWarnings()...)
+	return out
+}
