@@ -84,7 +84,9 @@ func Run(ctx context.Context, args []string, streams Streams) (code int) {
 	root.SetErr(streams.Err)
 	err := root.ExecuteContext(ctx)
 	if cerr := a.closeResults(); cerr != nil {
-		if err == nil {
+		// Results that did not reach the store are exit 3 unless the
+		// command already failed for a reason of its own.
+		if ee, ok := errors.AsType[*ExitError](err); err == nil || ok && ee.Code == ExitOK {
 			err = cerr
 		} else {
 			printError(a.say(), cerr)

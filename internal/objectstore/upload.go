@@ -278,9 +278,20 @@ func (h *health) state() (down time.Time, err error) {
 	return h.down, h.lastErr
 }
 
+// settle is how long Warnings waits for the uploads queued so far.
+const settle = 10 * time.Second
+
 // Warnings says what a run document must know about the store: outages
-// that are over and the one under way.
+// that are over and the one under way. It first gives the uploads queued
+// so far a moment (settle) to land, so a store that just went down is
+// known to be down when the final document is written.
 func (s *Store) Warnings() []string {
+	ctx, cancel := context.WithTimeout(context.Background(), settle)
+	left, _ := s.Flush(ctx)
+	cancel()
+	if left > 0 {
+		s.health.failed(time.Now(), fmt.Errorf("%d uploads still pending after %s", left, settle))
+	}
 	s.health.mu.Lock()
 	out := append([]string(nil), s.health.past...)
 	down, err := s.health.down, s.health.lastErr

@@ -120,6 +120,9 @@ func (s *S3) Stop() {
 	s.cmd = nil
 }
 
+// Root is the bucket's folder on the server: Root()/KEY is the object.
+func (s *S3) Root() string { return filepath.Join(s.root, "data", s.Bucket) }
+
 // Objects lists the keys in the bucket under prefix, from the server's
 // folder (what the server stores, not what drill's mirror believes).
 func (s *S3) Objects(prefix string) []string {
