@@ -16,6 +16,10 @@ COMPOSE_VERSION := $(shell awk '$$1 == "github.com/docker/compose/v5" { print $$
 # machine (or a fresh clone on it) rebuilds nothing.
 TOOLS_CACHE   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/drill-tools
 COMPOSE_BUILD := $(TOOLS_CACHE)/compose-$(COMPOSE_VERSION)/docker-compose
+# The S3 server the object-storage tests run against (127.0.0.1, posix
+# backend, real SigV4 and conditional create), built once per version.
+VERSITYGW_VERSION := v1.8.0
+VERSITYGW_BUILD   := $(TOOLS_CACHE)/versitygw-$(VERSITYGW_VERSION)/versitygw
 # Where the docker CLI looks for its plugins first.
 COMPOSE_PLUGIN := $(or $(DOCKER_CONFIG),$(HOME)/.docker)/cli-plugins/docker-compose
 # ./bin comes first so the terraform that `make tools` installs is found by
@@ -33,8 +37,15 @@ build:
 	go build -ldflags '$(LDFLAGS)' -o $(BIN)/drill ./cmd/drill
 
 ## tools: install terraform into ./bin when none is on PATH (offline: built from the Go module proxy, ~3 min),
-## and the docker compose v2 plugin when `docker compose` does not answer (built once into $(TOOLS_CACHE), 1-4 min)
+## the docker compose v2 plugin when `docker compose` does not answer (built once into $(TOOLS_CACHE), 1-4 min),
+## and versitygw, the S3 server of the object-storage tests (built once into $(TOOLS_CACHE), ~5 min, linked into ./bin)
 tools:
+	@if [ ! -x "$(VERSITYGW_BUILD)" ]; then \
+	  echo "versitygw not built: building $(VERSITYGW_VERSION) into $(dir $(VERSITYGW_BUILD)) (go install, about 5 minutes the first time)"; \
+	  mkdir -p "$(dir $(VERSITYGW_BUILD))"; \
+	  GOBIN="$(dir $(VERSITYGW_BUILD))" go install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION); \
+	fi
+	@mkdir -p $(BIN) && ln -sfn "$(VERSITYGW_BUILD)" $(BIN)/versitygw && echo "versitygw: $(BIN)/versitygw -> $(VERSITYGW_BUILD)"
 	@if command -v terraform >/dev/null 2>&1; then \
 	  echo "terraform: $$(command -v terraform)"; \
 	else \
