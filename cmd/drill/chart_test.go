@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,7 +97,7 @@ spec:
 }
 
 // The chart on a real cluster: a kind cluster with drill's image loaded,
-// the chart installed with an Indexed Job of 2 shards over 5 scenarios
+// the chart installed with an Indexed Job of 2 shards over 6 scenarios
 // from a ConfigMap, each cloning its source from git: a cluster target on
 // the same cluster through the chart's ServiceAccount (no kubeconfig in
 // the pod: the in-cluster configuration), a Terraform target, a none
@@ -124,7 +126,13 @@ func TestChartRunsShardsOnKind(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	require.NoError(t, kt.Provision(ctx, env), "create the test's kind cluster: %s", env.Log)
-	repo := stackRepo(t, kindGateway(t))
+	gateway := kindGateway(t)
+	repo := stackRepo(t, gateway)
+	// The results go to a real S3 server the pods reach, and are read
+	// back from this machine.
+	s3 := testtools.NeedS3On(t, gateway)
+	resultsURL := s3.URL("fleet")
+	gate := newGate(t, gateway)
 
 	files := map[string]any{
 		"fails.yaml": chartScenario("fails", repo, "{none: {}}", "    - {name: broken, run: 'echo this runbook is broken; exit 1'}\n"),
@@ -132,6 +140,8 @@ func TestChartRunsShardsOnKind(t *testing.T) {
 		"cluster.yaml": chartScenario("pass-cluster", repo, "{cluster: {}}",
 			"    - {name: deploy, apply: {path: k8s}}\n    - {name: check, phase: verify, run: 'test \"$(kubectl get configmap hello -o jsonpath={.data.version})\" = v1'}\n"),
 		"terraform.yaml": chartScenario("pass-terraform", repo, "{terraform: {dir: infra}}", "    - {name: check, run: 'test \"$(cat version.txt)\" = v1'}\n"),
+		// Held open by the test until a second install has tried it.
+		"slow.yaml": slowScenario(repo, gate),
 		// drill is the pod's PID 1: an orphan a step leaves is adopted by
 		// its init and reaped, not left a zombie in the pod.
 		"orphans.yaml": chartScenario("pass-orphans", repo, "{none: {}}", `    - name: orphan
@@ -160,29 +170,58 @@ func TestChartRunsShardsOnKind(t *testing.T) {
 	install.ReleaseName, install.Namespace, install.CreateNamespace = "drill", ns, true
 	install.WaitStrategy = helmkube.HookOnlyStrategy
 	repoName, tag, _ := strings.Cut(image, ":")
-	_, err = install.RunWithContext(ctx, chrt, map[string]any{
-		"image":     map[string]any{"repository": repoName, "tag": tag},
-		"scenarios": map[string]any{"files": files},
-		"schedules": []any{},
-		"fanout":    map[string]any{"enabled": true, "shards": 2},
-	})
+	values := func(files map[string]any, shards int) map[string]any {
+		return map[string]any{
+			"image":     map[string]any{"repository": repoName, "tag": tag},
+			"scenarios": map[string]any{"files": files},
+			"schedules": []any{},
+			"fanout":    map[string]any{"enabled": true, "shards": shards},
+			"results":   map[string]any{"url": resultsURL},
+			"env": []any{
+				map[string]any{"name": "AWS_ACCESS_KEY_ID", "value": s3.Access},
+				map[string]any{"name": "AWS_SECRET_ACCESS_KEY", "value": s3.Secret},
+			},
+			// An environment failure (exit 3) is not retried here: a
+			// retry after the first install finished would run again.
+			"backoffLimit": 0,
+		}
+	}
+	_, err = install.RunWithContext(ctx, chrt, values(files, 2))
 	require.NoError(t, err)
 
 	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	require.NoError(t, err)
 	admin, err := kubernetes.NewForConfig(rc)
 	require.NoError(t, err)
-	var job *batchv1.Job
-	deadline := time.Now().Add(10 * time.Minute)
-	for {
-		job, err = admin.BatchV1().Jobs(ns).Get(ctx, "drill-fanout-1", metav1.GetOptions{})
-		require.NoError(t, err)
-		if finished(job) {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "the Job did not finish: %+v\n%s", job.Status, podLogs(t, admin, ns))
-		<-time.After(time.Second) // polling the Job's status
+
+	// While the first install runs the slow scenario, a second install of
+	// the same scenario, in its own namespace (another runner), is
+	// refused by the lock in the bucket: exit 3, and no second run.
+	select {
+	case <-gate.started:
+	case <-ctx.Done():
+		require.FailNow(t, "the slow scenario never started", "%s", podLogs(t, admin, ns))
 	}
+	ns2 := "drill-second"
+	flags2 := genericclioptions.NewConfigFlags(false)
+	flags2.KubeConfig, flags2.Namespace = &kubeconfig, &ns2
+	cfg2 := action.NewConfiguration()
+	require.NoError(t, cfg2.Init(flags2, ns2, "secret"))
+	install2 := action.NewInstall(cfg2)
+	install2.ReleaseName, install2.Namespace, install2.CreateNamespace = "second", ns2, true
+	install2.WaitStrategy = helmkube.HookOnlyStrategy
+	_, err = install2.RunWithContext(ctx, chrt, values(map[string]any{"slow.yaml": files["slow.yaml"]}, 1))
+	require.NoError(t, err)
+	second := waitJob(ctx, t, admin, ns2, "second-drill-fanout-1")
+	secondPods, err := admin.CoreV1().Pods(ns2).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=fanout"})
+	require.NoError(t, err)
+	require.Len(t, secondPods.Items, 1, "%+v", second.Status)
+	secondLog := podLog(t, admin, ns2, secondPods.Items[0].Name)
+	assert.Equal(t, int32(3), secondPods.Items[0].Status.ContainerStatuses[0].State.Terminated.ExitCode, "%s", secondLog)
+	assert.Contains(t, secondLog, "scenario slow is already running")
+	close(gate.open)
+
+	job := waitJob(ctx, t, admin, ns, "drill-fanout-1")
 	logs := podLogs(t, admin, ns)
 	t.Logf("pods:\n%s", logs)
 	require.NotNil(t, job.Status.FailedIndexes)
@@ -200,24 +239,99 @@ func TestChartRunsShardsOnKind(t *testing.T) {
 		switch idx {
 		case "0":
 			assert.Equal(t, int32(1), code, "%s", log)
-			assert.Contains(t, log, "drill: shard 1/2: 3 of the 5 scenarios found")
+			assert.Contains(t, log, "drill: shard 1/2: 3 of the 6 scenarios found")
 		case "1":
 			assert.Equal(t, int32(0), code, "%s", log)
-			assert.Contains(t, log, "drill: shard 2/2: 2 of the 5 scenarios found")
+			assert.Contains(t, log, "drill: shard 2/2: 3 of the 6 scenarios found")
 		}
-		for _, s := range []string{"fails", "pass-none", "pass-cluster", "pass-terraform", "pass-orphans"} {
+		for _, s := range []string{"fails", "pass-none", "pass-cluster", "pass-terraform", "pass-orphans", "slow"} {
 			if strings.Contains(log, "drill "+s+": run ") {
 				ran[s]++
 			}
 		}
 	}
-	assert.Equal(t, map[string]int{"fails": 1, "pass-none": 1, "pass-cluster": 1, "pass-terraform": 1, "pass-orphans": 1}, ran, "every scenario ran exactly once")
+	assert.Equal(t, map[string]int{"fails": 1, "pass-none": 1, "pass-cluster": 1, "pass-terraform": 1, "pass-orphans": 1, "slow": 1}, ran, "every scenario ran exactly once")
+
+	// This machine reads the pods' results from the bucket.
+	st := drill(t, append(s3.Env(), "DRILL_CACHE_DIR="+t.TempDir()), "status", "--results", resultsURL, "-o", "json")
+	assert.Equal(t, 1, st.code, "the failing scenario is exit 1")
+	var rows []struct {
+		Scenario string `json:"scenario"`
+		Verdict  string `json:"verdict"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(st.stdout), &rows), st.stdout)
+	verdicts := map[string]string{}
+	for _, r := range rows {
+		_, dup := verdicts[r.Scenario]
+		assert.False(t, dup, "%s appears twice", r.Scenario)
+		verdicts[r.Scenario] = r.Verdict
+	}
+	assert.Equal(t, map[string]string{"fails": "broken", "pass-none": "holds", "pass-cluster": "holds", "pass-terraform": "holds",
+		"pass-orphans": "holds", "slow": "holds"}, verdicts)
+	for name := range verdicts {
+		assert.Len(t, bucketRuns(t, s3, "fleet", name), 1, "%s: one run document in the bucket", name)
+	}
 
 	nss, err := admin.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	for _, n := range nss.Items {
 		assert.False(t, strings.HasPrefix(n.Name, "drill-pass-cluster-"), "the cluster target's namespace %s is left", n.Name)
 	}
+}
+
+// waitJob waits for the Job to complete or fail.
+func waitJob(ctx context.Context, t *testing.T, admin kubernetes.Interface, ns, name string) *batchv1.Job {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		job, err := admin.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err)
+		if finished(job) {
+			return job
+		}
+		require.True(t, time.Now().Before(deadline), "the Job %s/%s did not finish: %+v\n%s", ns, name, job.Status, podLogs(t, admin, ns))
+		<-time.After(time.Second) // polling the Job's status
+	}
+}
+
+// gate is an HTTP endpoint on the kind gateway that a scenario's step
+// reports to (/started) and then waits on (/open answers 200 once the test
+// closes open).
+type gate struct {
+	url     string
+	started chan struct{}
+	open    chan struct{}
+}
+
+func newGate(t *testing.T, host string) *gate {
+	t.Helper()
+	g := &gate{started: make(chan struct{}), open: make(chan struct{})}
+	var once sync.Once
+	mux := http.NewServeMux()
+	mux.HandleFunc("/started", func(w http.ResponseWriter, _ *http.Request) { once.Do(func() { close(g.started) }) })
+	mux.HandleFunc("/open", func(w http.ResponseWriter, _ *http.Request) {
+		select {
+		case <-g.open:
+		default:
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	require.NoError(t, err)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	g.url = "http://" + l.Addr().String()
+	return g
+}
+
+// slowScenario is a scenario named slow whose first cycle waits at the gate.
+func slowScenario(repo string, g *gate) string {
+	return chartScenario("slow", repo, "{none: {}}", `    - name: hold
+      run: |
+        curl -sf `+g.url+`/started
+        until curl -sf `+g.url+`/open; do sleep 0.2; done
+`)
 }
 
 func finished(job *batchv1.Job) bool {

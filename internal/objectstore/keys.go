@@ -16,13 +16,18 @@ import (
 //	                                     <run-id>/ledger.jsonl)
 //	<scenario>/<run-id>/...              logs and other evidence
 //	.drill/locks/<lock>/<generation>     run and gc locks (lock.go)
+//	.drill/changed/<scenario>            rewritten after every upload of the
+//	                                     scenario's documents and ledgers: a
+//	                                     reader lists only the scenarios whose
+//	                                     marker is newer than at its last pull
 //
 // index.json, latest.json and history.jsonl are not in the bucket: they
 // would be read-modify-written by every runner. Each reader derives them in
 // its mirror.
 const (
-	ledgerSuffix = ".ledger.jsonl"
-	locksPrefix  = ".drill/locks/"
+	ledgerSuffix  = ".ledger.jsonl"
+	locksPrefix   = ".drill/locks/"
+	changedPrefix = ".drill/changed/"
 )
 
 // keyOf is the object key of the file rel (slash-separated, relative to
@@ -41,6 +46,16 @@ func relOf(key string) string {
 		return strings.TrimSuffix(key, ledgerSuffix) + "/" + results.LedgerFile
 	}
 	return key
+}
+
+// scenarioOf is the scenario of a run document or ledger rel, "" for any
+// other file (logs do not change what a pull reads).
+func scenarioOf(rel string) string {
+	name, _, _ := strings.Cut(rel, "/")
+	if isRunFile(name, rel) {
+		return name
+	}
+	return ""
 }
 
 // publishable tells whether the file rel of a run folder goes to the

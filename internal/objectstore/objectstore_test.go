@@ -130,11 +130,32 @@ func TestPublishThenPullOnAnotherMachine(t *testing.T) {
 			require.NoError(t, err, "the ledger came with the document")
 			assert.Equal(t, 2, strings.Count(string(ledger), "\n"), "%s", ledger)
 
-			// Nothing changed: the next pull lists and downloads nothing.
+			// Nothing changed: the next pull lists no scenario and
+			// downloads nothing.
 			st, _, err = b.Pull(context.Background())
 			require.NoError(t, err)
 			assert.Zero(t, st.Gets)
-			assert.Equal(t, 2, st.Kept)
+			assert.Equal(t, 1, st.Unchanged)
+			assert.Equal(t, 2, st.Lists, "the scenarios and the change markers")
+
+			// Runs landing within the same second as the pull before
+			// are all seen; a scenario nothing wrote to is not listed.
+			finishedRun(t, ra, "stack-b", results.StatusFailed)
+			flush(t, a)
+			_, _, err = b.Pull(context.Background())
+			require.NoError(t, err)
+			for range 3 {
+				finishedRun(t, ra, "stack-a", results.StatusPassed)
+				flush(t, a)
+				st, _, err = b.Pull(context.Background())
+				require.NoError(t, err)
+				assert.Equal(t, 2, st.Gets, "the new document and its ledger")
+				assert.Equal(t, 1, st.Unchanged, "stack-b")
+				assert.Equal(t, 3, st.Lists)
+			}
+			h, _, err = rb.History("stack-a", results.HistoryOptions{})
+			require.NoError(t, err)
+			assert.Len(t, h.Entries, 4)
 
 			// A log is fetched when asked for.
 			rel := "stack-a/" + run.RunID + "/logs/c1-00-hello.log"
@@ -296,7 +317,7 @@ func isUnreachable(err error) bool {
 }
 
 func TestOpenErrors(t *testing.T) {
-	for _, u := range []string{"gs://bucket", "s3:///prefix", "file://host/x", "file://relative", "s3://b/p?prefix=x/"} {
+	for _, u := range []string{"gs://bucket", "s3:///prefix", "file://host/x", "file://relative", "s3://b/p?prefix=x/", "s3://b/p?bogus=1"} {
 		_, err := Open(context.Background(), u, Options{CacheDir: t.TempDir()})
 		_, ok := errors.AsType[*UsageError](err)
 		assert.True(t, ok, "%s: %v", u, err)

@@ -2,6 +2,8 @@ package objectstore
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,8 +27,9 @@ const pullWorkers = 8
 // Stats counts a pull's requests, for the cost figures in the README.
 type Stats struct {
 	Lists, Gets int
-	// Kept is how many objects the mirror already had.
-	Kept int
+	// Kept is how many objects the mirror already had; Unchanged how many
+	// scenarios were not listed because nothing was written to them.
+	Kept, Unchanged int
 }
 
 // Pull brings the mirror up to date with the bucket: the documents and
@@ -41,6 +44,12 @@ func (s *Store) Pull(ctx context.Context) (Stats, []results.Warning, error) {
 	if err != nil {
 		return st, nil, &UnreachableError{URL: s.url, Err: err}
 	}
+	changed, err := s.changes(ctx, &st)
+	if err != nil {
+		return st, nil, &UnreachableError{URL: s.url, Err: err}
+	}
+	seen := s.readSeen()
+	full := time.Since(seen.Full) > fullPullEvery
 	var (
 		mu    sync.Mutex
 		warns []results.Warning
@@ -56,6 +65,11 @@ func (s *Store) Pull(ctx context.Context) (Stats, []results.Warning, error) {
 		if results.CheckScenarioName(name) != nil {
 			continue
 		}
+		mark, marked := changed[name]
+		if last, ok := seen.Changed[name]; !full && marked && ok && mark == last {
+			st.Unchanged++
+			continue // nothing was written to it since the last pull
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -69,8 +83,16 @@ func (s *Store) Pull(ctx context.Context) (Stats, []results.Warning, error) {
 			st.Gets += one.Gets
 			st.Kept += one.Kept
 			warns = append(warns, w...)
-			if err != nil && first == nil {
-				first = err
+			if err != nil {
+				if first == nil {
+					first = err
+				}
+				return
+			}
+			if marked && len(w) == 0 {
+				seen.Changed[name] = mark
+			} else {
+				delete(seen.Changed, name)
 			}
 		}()
 	}
@@ -78,7 +100,83 @@ func (s *Store) Pull(ctx context.Context) (Stats, []results.Warning, error) {
 	if first != nil {
 		return st, warns, &UnreachableError{URL: s.url, Err: first}
 	}
+	if full {
+		seen.Full = time.Now()
+	}
+	s.writeSeen(seen)
 	return st, warns, nil
+}
+
+// fullPullEvery is how often a pull lists every scenario even when its
+// change marker says nothing was written (an object removed by hand in
+// the bucket writes no marker).
+const fullPullEvery = time.Hour
+
+// changes lists the change markers, .drill/changed/<scenario>, which the
+// uploader rewrites with new content after each document or ledger it
+// uploads: a scenario whose marker has the same checksum (ETag) as at the
+// last pull is not listed again, so a warm pull costs a listing per 1000
+// scenarios, not one per scenario. The checksum, not the time: object
+// times have a resolution of a second. A store that gives no checksum
+// gets every scenario listed.
+func (s *Store) changes(ctx context.Context, st *Stats) (map[string]string, error) {
+	out := map[string]string{}
+	token := blob.FirstPageToken
+	for {
+		rctx, cancel := s.request(ctx)
+		page, next, err := s.bucket.ListPage(rctx, token, 1000, &blob.ListOptions{Prefix: changedPrefix})
+		cancel()
+		st.Lists++
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range page {
+			if len(o.MD5) > 0 {
+				out[strings.TrimPrefix(o.Key, changedPrefix)] = hex.EncodeToString(o.MD5)
+			}
+		}
+		if len(next) == 0 {
+			return out, nil
+		}
+		token = next
+	}
+}
+
+// seen is what the mirror's last pulls found: each scenario's change
+// marker checksum when it was last listed, and when every scenario was.
+type seen struct {
+	Changed map[string]string `json:"changed"`
+	Full    time.Time         `json:"full"`
+}
+
+func (s *Store) seenPath() string { return filepath.Join(s.dir, ".drill", "seen.json") }
+
+func (s *Store) readSeen() *seen {
+	v := &seen{}
+	if data, err := os.ReadFile(s.seenPath()); err == nil {
+		_ = json.Unmarshal(data, v)
+	}
+	if v.Changed == nil {
+		v.Changed = map[string]string{}
+	}
+	return v
+}
+
+// writeSeen replaces seen.json atomically; a mirror that cannot keep it
+// only lists every scenario on every pull.
+func (s *Store) writeSeen(v *seen) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(s.seenPath()), ".seen.json.tmp-*")
+	if err != nil {
+		return
+	}
+	_, werr := tmp.Write(data)
+	if errors.Join(werr, tmp.Close()) != nil || os.Rename(tmp.Name(), s.seenPath()) != nil {
+		_ = os.Remove(tmp.Name())
+	}
 }
 
 func (s *Store) list(ctx context.Context, prefix string, st *Stats) ([]*blob.ListObject, error) {

@@ -2,6 +2,7 @@ package objectstore
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -174,7 +175,10 @@ func (s *Store) put(rel string) error {
 		return err
 	}
 	if !st.IsDir() {
-		return s.putFile(rel, local)
+		if err := s.putFile(rel, local); err != nil {
+			return err
+		}
+		return s.touch(scenarioOf(rel))
 	}
 	return filepath.WalkDir(local, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -215,6 +219,24 @@ func (s *Store) putFile(rel, local string) error {
 	}
 	if err := s.bucket.Upload(ctx, keyOf(rel), f, &blob.WriterOptions{ContentType: ct}); err != nil {
 		return fmt.Errorf("upload %s: %w", keyOf(rel), err)
+	}
+	return nil
+}
+
+// touch rewrites the scenario's change marker (after its upload, so a
+// reader that sees the new marker finds the new object).
+func (s *Store) touch(scenario string) error {
+	if scenario == "" {
+		return nil
+	}
+	ctx, cancel := s.request(context.Background())
+	defer cancel()
+	// New content every time, so its checksum changes (see changes).
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:])
+	mark := fmt.Sprintf("%s %x\n", time.Now().UTC().Format(time.RFC3339Nano), nonce)
+	if err := s.bucket.WriteAll(ctx, changedPrefix+scenario, []byte(mark), &blob.WriterOptions{ContentType: "text/plain"}); err != nil {
+		return fmt.Errorf("mark %s changed: %w", scenario, err)
 	}
 	return nil
 }

@@ -26,9 +26,13 @@ type S3 struct {
 	exited    chan struct{}
 }
 
-// NeedS3 starts versitygw with one empty bucket and stops it when the test
-// ends. It skips (fails in CI) when versitygw is not on PATH.
-func NeedS3(t testing.TB) *S3 {
+// NeedS3 starts versitygw on 127.0.0.1 with one empty bucket and stops it
+// when the test ends. It skips (fails in CI) when versitygw is not on PATH.
+func NeedS3(t testing.TB) *S3 { t.Helper(); return NeedS3On(t, "127.0.0.1") }
+
+// NeedS3On is NeedS3 listening on host (the kind network's gateway, which
+// pods reach).
+func NeedS3On(t testing.TB, host string) *S3 {
 	t.Helper()
 	bin := Need(t, "versitygw", "make tools installs it")
 	root := t.TempDir()
@@ -37,7 +41,7 @@ func NeedS3(t testing.TB) *S3 {
 	if err := os.MkdirAll(filepath.Join(root, "data", s.Bucket), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}

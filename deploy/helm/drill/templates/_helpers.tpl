@@ -48,6 +48,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- define "drill.resultsEnv" -}}
 - name: DRILL_RESULTS
   value: {{ default "/results" .Values.results.url | quote }}
+{{- if .Values.results.url }}
+{{- /* The local mirror of the bucket: the pod's /results volume. */}}
+- name: DRILL_CACHE_DIR
+  value: /results/mirror
+{{- end }}
 {{- end -}}
 
 {{- define "drill.resultsVolume" -}}
