@@ -20,6 +20,11 @@ type Remote interface {
 	// drill holds is a *BusyError.
 	LockScenario(ctx context.Context, scenario, runID string, wait bool) (release func(), err error)
 	LockGC(ctx context.Context, wait bool) (release func(), err error)
+	// RunHeld tells whether run runID of scenario still holds the
+	// scenario's lock in the bucket: how a running document written on
+	// another machine is told alive from dead. known is false when the
+	// store cannot tell.
+	RunHeld(ctx context.Context, scenario, runID string) (held, known bool)
 	// Warnings are what a run document must say about the store (it was
 	// unreachable for a while, a lock was lost), added by FinishRun.
 	Warnings() []string
@@ -44,6 +49,16 @@ func (s *Store) Location() string {
 		return s.remote.String()
 	}
 	return s.Dir
+}
+
+// RunHeld asks the store in object storage, if any, whether a run still
+// holds its scenario's lock there (see Remote.RunHeld); known is false for
+// a folder.
+func (s *Store) RunHeld(ctx context.Context, scenario, runID string) (held, known bool) {
+	if s.remote == nil {
+		return false, false
+	}
+	return s.remote.RunHeld(ctx, scenario, runID)
 }
 
 // publish tells the remote, if any, that path (under Dir) was written.

@@ -297,3 +297,59 @@ func TestS3GCOnAnotherMachineCleansUpAKilledRun(t *testing.T) {
 	require.NotNil(t, after.Error)
 	assert.Contains(t, after.Error.Message, "drill gc cleaned up")
 }
+
+// A pod that died on another host: its running document cannot be judged
+// by pid, so drill judges it by the scenario's lock in the bucket, which
+// the dead drill no longer renews. The "pod" is drill in a UTS namespace
+// with a host name of its own.
+func TestS3DeadRunOnAnotherHostIsJudgedByTheLock(t *testing.T) {
+	srv := testtools.NeedS3(t)
+	unshare := testtools.Need(t, "unshare", "util-linux")
+	if os.Geteuid() != 0 {
+		testtools.Missing(t, "needs root for a UTS namespace (another host name)")
+	}
+	url := srv.URL("pods")
+	mark := t.TempDir()
+	files := s3Stacks(t, map[string]string{
+		"web": `[{name: wait, run: "touch $MARK/started; while [ ! -e $MARK/go ]; do sleep 0.05; done"}]`,
+	})
+	cmd := exec.Command(unshare, "--uts", "sh", "-c", `hostname drill-pod-1 && exec "$0" "$@"`, drillBin, "run", "--results", url, files["web"])
+	cmd.Env = append(os.Environ(), machine(t, srv, "MARK="+mark, "CI=true", "DRILL_LOCK_TTL=2s")...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	require.Eventually(t, func() bool {
+		runs := bucketRuns(t, srv, "pods", "web")
+		return len(runs) == 1 && len(runs[0].Cycles) > 0 && len(runs[0].Cycles[0].Steps) > 1
+	}, 60*time.Second, 20*time.Millisecond, out.String())
+	run := bucketRuns(t, srv, "pods", "web")[0]
+	require.Equal(t, "drill-pod-1", run.Host.Name)
+	t.Cleanup(func() { _ = os.RemoveAll(run.Cycles[0].Workdir) })
+
+	verdict := func() string {
+		st := drill(t, machine(t, srv), "status", "--results", url, "-o", "json")
+		var rows []struct {
+			Verdict string `json:"verdict"`
+		}
+		if json.Unmarshal([]byte(st.stdout), &rows) != nil || len(rows) != 1 {
+			return ""
+		}
+		return rows[0].Verdict
+	}
+	assert.Equal(t, "never-run", verdict(), "the pod renews its lock: its first run is under way, not aborted")
+
+	require.NoError(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL))
+	_ = cmd.Wait()
+	require.Eventually(t, func() bool { return verdict() == "aborted" }, 30*time.Second, 100*time.Millisecond,
+		"once the dead pod's lock expired, another machine calls its run aborted")
+
+	gc := drill(t, machine(t, srv), "gc", "--results", url)
+	assert.Equal(t, 4, gc.code, "the pod's workdir lived on its host: left, and said so")
+	assert.Contains(t, gc.stdout, "created on host drill-pod-1")
+	after := bucketRuns(t, srv, "pods", "web")[0]
+	assert.Equal(t, results.StatusCanceled, after.Status, "gc recorded the dead run in the bucket")
+	require.NotNil(t, after.Error)
+	assert.Equal(t, results.ReasonAborted, after.Error.Reason)
+}

@@ -39,7 +39,7 @@ func newListCommand(a *app) *cobra.Command {
 				}
 				if rerr == nil && (len(h.Entries) > 0 || len(h.Running) > 0) {
 					// The scenario file's freshness, and the verdict drill status gives.
-					sum := h.Summarize(now, summaryOptions(s.Spec.Freshness.D()))
+					sum := h.Summarize(now, a.summaryOptions(s.Spec.Freshness.D()))
 					running := newestRunning(h)
 					switch {
 					case sum.Verdict() == results.VerdictAborted && running != nil:

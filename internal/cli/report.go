@@ -41,7 +41,7 @@ It reads the history index (history.jsonl), so it stays fast on long histories.`
 			if runs < 0 || chartRuns < 1 {
 				return exitf(ExitUsage, "--runs must be >= 0 and --chart-runs >= 1")
 			}
-			opts := []report.LoadOption{report.WithRuns(runs), report.WithChartRuns(chartRuns), report.WithSummaryOptions(summaryOptions(0))}
+			opts := []report.LoadOption{report.WithRuns(runs), report.WithChartRuns(chartRuns), report.WithSummaryOptions(a.summaryOptions(0))}
 			if len(args) > 0 {
 				opts = append(opts, report.WithScenarios(args...))
 			}

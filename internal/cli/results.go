@@ -29,7 +29,15 @@ func (a *app) openResults(ctx context.Context, pull bool) (*results.Store, error
 		return openStore(a), nil
 	}
 	if a.remote == nil {
-		rs, err := objectstore.Open(ctx, a.results, objectstore.Options{})
+		var opts objectstore.Options
+		if v := os.Getenv("DRILL_LOCK_TTL"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Second {
+				return nil, exitf(ExitUsage, "DRILL_LOCK_TTL: %q is not a duration of at least 1s", v)
+			}
+			opts.LockTTL = d
+		}
+		rs, err := objectstore.Open(ctx, a.results, opts)
 		if err != nil {
 			return nil, resultsError(err)
 		}

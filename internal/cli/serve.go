@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/redeploy-drill/drill/internal/procs"
 	"github.com/redeploy-drill/drill/internal/serve"
 )
 
@@ -69,7 +70,7 @@ for a reverse proxy or --allow-host 192.0.2.10 for a scraper that uses the addre
 			// Ctrl-C or SIGTERM (a Deployment being stopped) shuts down gracefully: exit 0.
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			opts := []serve.Option{serve.WithLogger(log), serve.WithAllowedHosts(hosts...)}
+			opts := []serve.Option{serve.WithLogger(log), serve.WithAllowedHosts(hosts...), serve.WithAlive(procs.RunAliveIn(store))}
 			if a.remote != nil {
 				// A bucket's mirror is pulled again every --refresh, and
 				// logs are fetched when the dashboard asks for them.

@@ -96,8 +96,8 @@ unknown scenario name or an invalid scenario file.`,
 // report, serve): a running document whose drill is gone is aborted.
 // freshness is the scenario file's spec.freshness, 0 when judging from the
 // results folder alone (the runs' recorded freshness then applies).
-func summaryOptions(freshness time.Duration) results.SummaryOptions {
-	return results.SummaryOptions{Alive: procs.RunAlive, Freshness: freshness}
+func (a *app) summaryOptions(freshness time.Duration) results.SummaryOptions {
+	return results.SummaryOptions{Alive: procs.RunAliveIn(openStore(a)), Freshness: freshness}
 }
 
 // statusTarget is one scenario drill status was asked about.
@@ -123,7 +123,7 @@ func collectStatus(a *app, args []string, now time.Time) ([]scenarioStatus, []re
 		}
 		rows := make([]scenarioStatus, 0, len(hs))
 		for _, h := range hs {
-			rows = append(rows, judge(h, statusTarget{name: h.Scenario}, now))
+			rows = append(rows, a.judge(h, statusTarget{name: h.Scenario}, now))
 		}
 		return rows, warnings, nil
 	}
@@ -147,7 +147,7 @@ func collectStatus(a *app, args []string, now time.Time) ([]scenarioStatus, []re
 			unknown = append(unknown, t.name)
 			continue
 		}
-		rows = append(rows, judge(h, t, now))
+		rows = append(rows, a.judge(h, t, now))
 	}
 	switch len(unknown) {
 	case 0:
@@ -213,8 +213,8 @@ func statusTargets(a *app, args []string) ([]statusTarget, error) {
 }
 
 // judge is one row of drill status.
-func judge(h *results.ScenarioHistory, t statusTarget, now time.Time) scenarioStatus {
-	row := scenarioStatus{Summary: h.Summarize(now, summaryOptions(t.freshness)), Owner: t.owner, File: t.file}
+func (a *app) judge(h *results.ScenarioHistory, t statusTarget, now time.Time) scenarioStatus {
+	row := scenarioStatus{Summary: h.Summarize(now, a.summaryOptions(t.freshness)), Owner: t.owner, File: t.file}
 	row.Scenario = t.name
 	if row.Owner == "" {
 		row.Owner = h.Owner()

@@ -240,7 +240,7 @@ func (j *Janitor) alive(r deadRun) (alive, known bool) {
 		if r.doc.Status.Finished() {
 			return false, true
 		}
-		return Alive(r.doc), true
+		return procs.RunAliveIn(j.Store)(r.doc), true
 	}
 	for _, e := range r.entries {
 		if e.Pid > 0 {
@@ -249,11 +249,6 @@ func (j *Janitor) alive(r deadRun) (alive, known bool) {
 	}
 	return false, false
 }
-
-// Alive reports whether the drill that wrote a running document is still
-// there (procs.RunAlive). Runs from another host cannot be judged and count
-// as alive.
-func Alive(r *results.Run) bool { return procs.RunAlive(r) }
 
 // plainName accepts a visible file name: no dot files (temporary files,
 // locks), nothing that could climb out of the results folder.

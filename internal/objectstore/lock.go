@@ -118,6 +118,17 @@ func (s *Store) lock(ctx context.Context, name string, rec lockRecord, wait bool
 	}
 }
 
+// RunHeld tells whether run runID holds the scenario's run lock: the
+// newest generation is its and has not expired. A lock that cannot be read
+// is not known.
+func (s *Store) RunHeld(ctx context.Context, scenario, runID string) (held, known bool) {
+	_, rec, err := s.newest(ctx, "run-"+scenario)
+	if err != nil || rec == nil {
+		return false, false
+	}
+	return rec.RunID == runID && rec.held(time.Now()), true
+}
+
 // newest returns the newest generation of a lock and its record (nil when
 // the lock was never taken, or its record cannot be read: a record that
 // is not JSON is treated as expired).

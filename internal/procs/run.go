@@ -1,6 +1,7 @@
 package procs
 
 import (
+	"context"
 	"os"
 	"time"
 
@@ -17,6 +18,23 @@ import (
 // call the same run aborted. It lives here rather than in the janitor so that
 // the dashboard does not link the kind and Terraform code the janitor needs.
 func RunAlive(r *results.Run) bool { return DrillAlive(r.Pid, r.Host.Name, r.StartedAt) }
+
+// RunAliveIn is RunAlive for the runs kept in store. A run written on
+// another host, which RunAlive cannot judge, is judged by the store's lock
+// in object storage when there is one: a drill that is alive renews it, a
+// pod that died lets it expire within a minute.
+func RunAliveIn(store *results.Store) func(*results.Run) bool {
+	return func(r *results.Run) bool {
+		if self, _ := os.Hostname(); r.Host.Name != self && r.Pid > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if held, known := store.RunHeld(ctx, r.Scenario.Name, r.RunID); known {
+				return held
+			}
+		}
+		return RunAlive(r)
+	}
+}
 
 // DrillAlive reports whether the drill process pid on host, which started
 // no later than since, is still there. A pid on another host, or no pid,
