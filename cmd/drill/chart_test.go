@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -255,20 +254,10 @@ func TestChartRunsShardsOnKind(t *testing.T) {
 	// This machine reads the pods' results from the bucket.
 	st := drill(t, append(s3.Env(), "DRILL_CACHE_DIR="+t.TempDir()), "status", "--results", resultsURL, "-o", "json")
 	assert.Equal(t, 1, st.code, "the failing scenario is exit 1")
-	var rows []struct {
-		Scenario string `json:"scenario"`
-		Verdict  string `json:"verdict"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(st.stdout), &rows), st.stdout)
-	verdicts := map[string]string{}
-	for _, r := range rows {
-		_, dup := verdicts[r.Scenario]
-		assert.False(t, dup, "%s appears twice", r.Scenario)
-		verdicts[r.Scenario] = r.Verdict
-	}
+	got := verdicts(t, st.stdout)
 	assert.Equal(t, map[string]string{"fails": "broken", "pass-none": "holds", "pass-cluster": "holds", "pass-terraform": "holds",
-		"pass-orphans": "holds", "slow": "holds"}, verdicts)
-	for name := range verdicts {
+		"pass-orphans": "holds", "slow": "holds"}, got)
+	for name := range got {
 		assert.Len(t, bucketRuns(t, s3, "fleet", name), 1, "%s: one run document in the bucket", name)
 	}
 

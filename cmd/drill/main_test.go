@@ -209,7 +209,16 @@ func runBundled(t *testing.T, name string, env []string) (*results.Run, string) 
 	return run, resultsDir
 }
 
-func gitCommit(t *testing.T, repo string) {
+// gitInit makes repo a git repository with everything in it committed,
+// so version-controlled holds.
+func gitInit(t testing.TB, repo string) {
+	t.Helper()
+	out, err := exec.Command("git", "-C", repo, "init", "-q").CombinedOutput()
+	require.NoError(t, err, "git init: %s", out)
+	gitCommit(t, repo)
+}
+
+func gitCommit(t testing.TB, repo string) {
 	t.Helper()
 	for _, args := range [][]string{{"add", "-A"}, {"-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid", "commit", "-qm", "port"}} {
 		out, err := exec.Command("git", append([]string{"-C", repo}, args...)...).CombinedOutput()

@@ -33,11 +33,7 @@ spec:
 `), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"-c", "user.name=b", "-c", "user.email=b@example.invalid", "commit", "-qm", "x"}} {
-		if out, err := exec.Command("git", append([]string{"-C", repo}, args...)...).CombinedOutput(); err != nil {
-			b.Fatalf("git %v: %s", args, out)
-		}
-	}
+	gitInit(b, repo)
 	env := append(os.Environ(), append(srv.Env(), "DRILL_CACHE_DIR="+b.TempDir(), "CI=true")...)
 	ops := []string{"PutObject", "ListObjectsV2", "GetObject", "HeadObject", "DeleteObject"}
 	unit := map[string]string{"PutObject": "puts/op", "ListObjectsV2": "lists/op", "GetObject": "gets/op", "HeadObject": "heads/op", "DeleteObject": "deletes/op"}

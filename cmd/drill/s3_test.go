@@ -49,10 +49,7 @@ spec:
   steps: `+st+"\n"), 0o644))
 		files[name] = p
 	}
-	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid", "commit", "-qm", "stacks"}} {
-		out, err := exec.Command("git", append([]string{"-C", repo}, args...)...).CombinedOutput()
-		require.NoError(t, err, "git %v: %s", args, out)
-	}
+	gitInit(t, repo)
 	return files
 }
 
@@ -68,6 +65,47 @@ func bucketRuns(t *testing.T, srv *testtools.S3, prefix, scenario string) []*res
 		r, err := results.ReadRun(filepath.Join(srv.Root(), k))
 		require.NoError(t, err)
 		out = append(out, r)
+	}
+	return out
+}
+
+// held is a step that says it started, then waits for the test's go.
+const held = `[{name: wait, run: "touch $MARK/started; while [ ! -e $MARK/go ]; do sleep 0.05; done"}`
+
+// startHeldDrill starts drill in a process group of its own (killed when the
+// test ends), its output in out, and waits for a held step to start.
+func startHeldDrill(t *testing.T, env []string, mark string, args ...string) (cmd *exec.Cmd, out *testtools.Buffer) {
+	t.Helper()
+	return startHeld(t, exec.Command(drillBin, args...), env, mark)
+}
+
+func startHeld(t *testing.T, cmd *exec.Cmd, env []string, mark string) (*exec.Cmd, *testtools.Buffer) {
+	t.Helper()
+	cmd.Env = append(os.Environ(), append(env, "MARK="+mark, "CI=true")...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out := &testtools.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	require.Eventually(t, func() bool { _, err := os.Stat(filepath.Join(mark, "started")); return err == nil },
+		60*time.Second, 20*time.Millisecond, "the held step did not start: %s", out)
+	return cmd, out
+}
+
+// verdicts parses `drill status -o json`: each scenario's verdict, a
+// scenario listed twice failing the test.
+func verdicts(t *testing.T, stdout string) map[string]string {
+	t.Helper()
+	var rows []struct {
+		Scenario string `json:"scenario"`
+		Verdict  string `json:"verdict"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rows), stdout)
+	out := map[string]string{}
+	for _, r := range rows {
+		_, dup := out[r.Scenario]
+		assert.False(t, dup, "%s appears twice", r.Scenario)
+		out[r.Scenario] = r.Verdict
 	}
 	return out
 }
@@ -95,16 +133,7 @@ func TestResultsInS3EveryCommand(t *testing.T) {
 	b := machine(t, srv)
 	st := drill(t, b, "status", "--results", url, "-o", "json")
 	assert.Equal(t, 1, st.code, "a failing scenario is exit 1")
-	var rows []struct {
-		Scenario string `json:"scenario"`
-		Verdict  string `json:"verdict"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(st.stdout), &rows), st.stdout)
-	got := map[string]string{}
-	for _, row := range rows {
-		got[row.Scenario] = row.Verdict
-	}
-	assert.Equal(t, map[string]string{"web": "holds", "db": "broken"}, got)
+	assert.Equal(t, map[string]string{"web": "holds", "db": "broken"}, verdicts(t, st.stdout))
 
 	ls := drill(t, b, "list", "--results", url, filepath.Dir(files["web"]))
 	require.Equal(t, 0, ls.code)
@@ -151,17 +180,8 @@ func TestS3RunLockAcrossMachines(t *testing.T) {
 	srv := testtools.NeedS3(t)
 	url := srv.URL("locks")
 	mark := t.TempDir()
-	files := s3Stacks(t, map[string]string{
-		"slow": `[{name: wait, run: "touch $MARK/started; while [ ! -e $MARK/go ]; do sleep 0.05; done"}]`,
-	})
-	first := exec.Command(drillBin, "run", "--results", url, files["slow"])
-	first.Env = append(os.Environ(), machine(t, srv, "MARK="+mark, "CI=true")...)
-	var out1 bytes.Buffer
-	first.Stdout, first.Stderr = &out1, &out1
-	require.NoError(t, first.Start())
-	t.Cleanup(func() { _ = first.Process.Kill() })
-	require.Eventually(t, func() bool { _, err := os.Stat(filepath.Join(mark, "started")); return err == nil },
-		60*time.Second, 20*time.Millisecond, out1.String())
+	files := s3Stacks(t, map[string]string{"slow": held + "]"})
+	first, out1 := startHeldDrill(t, machine(t, srv), mark, "run", "--results", url, files["slow"])
 
 	second := drill(t, machine(t, srv, "MARK="+t.TempDir()), "run", "--results", url, files["slow"])
 	assert.Equal(t, 3, second.code, "the scenario runs on another machine")
@@ -195,19 +215,10 @@ func TestS3DownMidRunIsBufferedAndUploaded(t *testing.T) {
 	srv := testtools.NeedS3(t)
 	url := srv.URL("outage")
 	mark := t.TempDir()
-	files := s3Stacks(t, map[string]string{
-		"web": `[{name: wait, run: "touch $MARK/started; while [ ! -e $MARK/go ]; do sleep 0.05; done"}, {name: after, run: "echo after the outage"}]`,
-	})
+	files := s3Stacks(t, map[string]string{"web": held + `, {name: after, run: "echo after the outage"}]`})
 	cache := t.TempDir()
-	env := append(srv.Env(), "DRILL_CACHE_DIR="+cache, "MARK="+mark, "CI=true")
-	cmd := exec.Command(drillBin, "run", "--results", url, files["web"])
-	cmd.Env = append(os.Environ(), env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	require.Eventually(t, func() bool { _, err := os.Stat(filepath.Join(mark, "started")); return err == nil },
-		60*time.Second, 20*time.Millisecond, out.String())
+	env := append(srv.Env(), "DRILL_CACHE_DIR="+cache)
+	cmd, out := startHeldDrill(t, env, mark, "run", "--results", url, files["web"])
 	srv.Stop()
 	require.NoError(t, os.WriteFile(filepath.Join(mark, "go"), nil, 0o644))
 
@@ -240,13 +251,7 @@ func TestS3DownMidRunIsBufferedAndUploaded(t *testing.T) {
 	// the next command uploads what was kept.
 	require.NoError(t, os.Remove(filepath.Join(mark, "go")))
 	require.NoError(t, os.Remove(filepath.Join(mark, "started")))
-	cmd = exec.Command(drillBin, "run", "--results", url, files["web"])
-	cmd.Env = append(os.Environ(), append(env, "DRILL_RESULTS_FLUSH_TIMEOUT=1s")...)
-	out.Reset()
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	require.Eventually(t, func() bool { _, err := os.Stat(filepath.Join(mark, "started")); return err == nil },
-		60*time.Second, 20*time.Millisecond, out.String())
+	cmd, out = startHeldDrill(t, append(env, "DRILL_RESULTS_FLUSH_TIMEOUT=1s"), mark, "run", "--results", url, files["web"])
 	srv.Stop()
 	require.NoError(t, os.WriteFile(filepath.Join(mark, "go"), nil, 0o644))
 	err := cmd.Wait()
@@ -264,15 +269,8 @@ func TestS3GCOnAnotherMachineCleansUpAKilledRun(t *testing.T) {
 	srv := testtools.NeedS3(t)
 	url := srv.URL("gc")
 	mark := t.TempDir()
-	files := s3Stacks(t, map[string]string{
-		"web": `[{name: wait, run: "touch $MARK/started; while [ ! -e $MARK/go ]; do sleep 0.05; done"}]`,
-	})
-	cmd := exec.Command(drillBin, "run", "--results", url, files["web"])
-	cmd.Env = append(os.Environ(), machine(t, srv, "MARK="+mark, "CI=true")...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	require.NoError(t, cmd.Start())
-	require.Eventually(t, func() bool { _, err := os.Stat(filepath.Join(mark, "started")); return err == nil },
-		60*time.Second, 20*time.Millisecond)
+	files := s3Stacks(t, map[string]string{"web": held + "]"})
+	cmd, _ := startHeldDrill(t, machine(t, srv), mark, "run", "--results", url, files["web"])
 	// The running document and the ledger reach the bucket, then the
 	// "pod" dies without a word.
 	require.Eventually(t, func() bool {
@@ -310,16 +308,9 @@ func TestS3DeadRunOnAnotherHostIsJudgedByTheLock(t *testing.T) {
 	}
 	url := srv.URL("pods")
 	mark := t.TempDir()
-	files := s3Stacks(t, map[string]string{
-		"web": `[{name: wait, run: "touch $MARK/started; while [ ! -e $MARK/go ]; do sleep 0.05; done"}]`,
-	})
-	cmd := exec.Command(unshare, "--uts", "sh", "-c", `hostname drill-pod-1 && exec "$0" "$@"`, drillBin, "run", "--results", url, files["web"])
-	cmd.Env = append(os.Environ(), machine(t, srv, "MARK="+mark, "CI=true", "DRILL_LOCK_TTL=2s")...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	files := s3Stacks(t, map[string]string{"web": held + "]"})
+	cmd, out := startHeld(t, exec.Command(unshare, "--uts", "sh", "-c", `hostname drill-pod-1 && exec "$0" "$@"`, drillBin, "run", "--results", url, files["web"]),
+		machine(t, srv, "DRILL_LOCK_TTL=2s"), mark)
 	require.Eventually(t, func() bool {
 		runs := bucketRuns(t, srv, "pods", "web")
 		return len(runs) == 1 && len(runs[0].Cycles) > 0 && len(runs[0].Cycles[0].Steps) > 1
@@ -329,14 +320,7 @@ func TestS3DeadRunOnAnotherHostIsJudgedByTheLock(t *testing.T) {
 	t.Cleanup(func() { _ = os.RemoveAll(run.Cycles[0].Workdir) })
 
 	verdict := func() string {
-		st := drill(t, machine(t, srv), "status", "--results", url, "-o", "json")
-		var rows []struct {
-			Verdict string `json:"verdict"`
-		}
-		if json.Unmarshal([]byte(st.stdout), &rows) != nil || len(rows) != 1 {
-			return ""
-		}
-		return rows[0].Verdict
+		return verdicts(t, drill(t, machine(t, srv), "status", "--results", url, "-o", "json").stdout)["web"]
 	}
 	assert.Equal(t, "never-run", verdict(), "the pod renews its lock: its first run is under way, not aborted")
 
