@@ -64,6 +64,8 @@ type heldLock struct {
 type lockState struct {
 	mu   sync.Mutex
 	lost []string
+	// newest caches RunHeld's reads, by scenario.
+	newest map[string]cachedLock
 }
 
 func (s *Store) lockWarnings() []string {
@@ -121,12 +123,44 @@ func (s *Store) lock(ctx context.Context, name string, rec lockRecord, wait bool
 // RunHeld tells whether run runID holds the scenario's run lock: the
 // newest generation is its and has not expired. A lock that cannot be read
 // is not known.
+//
+// Answers are kept for a few seconds (heldFor): a dashboard asks about
+// every running run on every request.
 func (s *Store) RunHeld(ctx context.Context, scenario, runID string) (held, known bool) {
-	_, rec, err := s.newest(ctx, "run-"+scenario)
-	if err != nil || rec == nil {
-		return false, false
+	s.locks.mu.Lock()
+	c, ok := s.locks.newest[scenario]
+	s.locks.mu.Unlock()
+	if !ok || time.Since(c.at) > s.heldFor() {
+		gen, rec, err := s.newest(ctx, "run-"+scenario)
+		if err != nil {
+			return false, false
+		}
+		c = cachedLock{gen: gen, rec: rec, at: time.Now()}
+		s.locks.mu.Lock()
+		if s.locks.newest == nil {
+			s.locks.newest = map[string]cachedLock{}
+		}
+		s.locks.newest[scenario] = c
+		s.locks.mu.Unlock()
 	}
-	return rec.RunID == runID && rec.held(time.Now()), true
+	switch {
+	case c.gen == 0:
+		return false, true // never taken: no drill runs it with this bucket
+	case c.rec == nil:
+		return false, false // unreadable, or pruned while read
+	}
+	return c.rec.RunID == runID && c.rec.held(time.Now()), true
+}
+
+// heldFor is how long RunHeld keeps an answer: well within the TTL, so a
+// lock that expires is seen expired soon after.
+func (s *Store) heldFor() time.Duration { return min(s.opts.LockTTL/4, 5*time.Second) }
+
+// cachedLock is the newest generation of a run lock, as read at.
+type cachedLock struct {
+	gen int64
+	rec *lockRecord
+	at  time.Time
 }
 
 // newest returns the newest generation of a lock and its record (nil when

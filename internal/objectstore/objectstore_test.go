@@ -353,3 +353,53 @@ func TestKeys(t *testing.T) {
 	assert.True(t, publishable("s/r/gc.log"))
 	assert.Equal(t, "s3://b/p", Display("s3://b/p/?endpoint=http://x"))
 }
+
+func TestPullDropsOnlyFinishedRunsTheBucketLost(t *testing.T) {
+	srv, u := s3URL(t)
+	ms := stores(t, u, 2, Options{})
+	a, b := ms[0], ms[1]
+	ra := results.Open(a.Dir()).WithRemote(a)
+	gone := finishedRun(t, ra, "stack-a", results.StatusPassed)
+	kept := finishedRun(t, ra, "stack-a", results.StatusPassed)
+	flush(t, a)
+	_, _, err := b.Pull(context.Background())
+	require.NoError(t, err)
+	// b runs the scenario too; its running document was uploaded.
+	rb := results.Open(b.Dir()).WithRemote(b)
+	running := startRun(t, rb, "stack-a")
+	flush(t, b)
+
+	// Both vanish from the bucket (a lifecycle rule, a hand): the next
+	// full pull drops the finished one only.
+	for _, id := range []string{gone.RunID, running.RunID} {
+		require.NoError(t, os.Remove(filepath.Join(srv.Root(), "team", "stack-a", id+".json")))
+	}
+	require.NoError(t, os.Remove(b.seenPath())) // as the hourly full pull
+	_, _, err = b.Pull(context.Background())
+	require.NoError(t, err)
+	assert.NoFileExists(t, rb.RunPath("stack-a", gone.RunID))
+	assert.NoDirExists(t, rb.RunDir("stack-a", gone.RunID))
+	assert.FileExists(t, rb.RunPath("stack-a", kept.RunID))
+	assert.FileExists(t, rb.RunPath("stack-a", running.RunID), "a running document is never dropped")
+}
+
+func TestRunHeldJudgesByTheNewestGeneration(t *testing.T) {
+	_, u := s3URL(t)
+	ms := stores(t, u, 2, Options{LockTTL: 2 * time.Second})
+	a, b := ms[0], ms[1]
+	release, err := a.LockScenario(context.Background(), "stack-a", "run-1", false)
+	require.NoError(t, err)
+	held, known := b.RunHeld(context.Background(), "stack-a", "run-1")
+	assert.True(t, known)
+	assert.True(t, held)
+	held, known = b.RunHeld(context.Background(), "stack-a", "run-0")
+	assert.True(t, known)
+	assert.False(t, held, "another run holds it")
+	release()
+	assert.Eventually(t, func() bool {
+		held, known := b.RunHeld(context.Background(), "stack-a", "run-1")
+		return known && !held
+	}, 10*time.Second, 50*time.Millisecond, "released: the run is over")
+	_, known = b.RunHeld(context.Background(), "stack-b", "run-9")
+	assert.True(t, known, "a lock never taken: known not held")
+}

@@ -227,8 +227,10 @@ func (s *Store) pullScenario(ctx context.Context, name string, st *Stats) ([]res
 			warns = append(warns, results.Warning{Path: s.url + "/" + o.Key, Err: err})
 		}
 	}
-	// What the bucket no longer has (a run removed there) goes here too,
-	// unless it was written here and is waiting for its upload.
+	// A finished run the bucket no longer has (expired by a lifecycle
+	// rule, removed by hand) goes here too. Never a running one, nor one
+	// still to be uploaded: a run of this machine may have finished its
+	// upload between the listing and now, and its folder holds its logs.
 	dir := filepath.Join(s.dir, name)
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
@@ -237,10 +239,14 @@ func (s *Store) pullScenario(ctx context.Context, name string, st *Stats) ([]res
 			continue
 		}
 		rel := name + "/" + e.Name()
-		if !seen[rel] && !s.pending(rel) && !s.pending(name+"/"+id) {
-			_ = os.Remove(filepath.Join(dir, e.Name()))
-			_ = os.RemoveAll(filepath.Join(dir, id))
+		if seen[rel] || s.pending(rel) || s.pending(name+"/"+id) {
+			continue
 		}
+		if r, err := results.ReadRun(filepath.Join(dir, e.Name())); err != nil || !r.Status.Finished() {
+			continue
+		}
+		_ = os.Remove(filepath.Join(dir, e.Name()))
+		_ = os.RemoveAll(filepath.Join(dir, id))
 	}
 	return warns, nil
 }
