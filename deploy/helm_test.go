@@ -213,6 +213,13 @@ func TestChartEverything(t *testing.T) {
 	sc := serve.Spec.Template.Spec.Containers[0]
 	assert.Equal(t, []string{"serve", "--addr=0.0.0.0:8080", "--allow-host=drill", "--allow-host=drill.drill", "--allow-host=drill.drill.svc", "--allow-host=drill.example.com"}, sc.Args)
 	assert.Equal(t, "/healthz", sc.ReadinessProbe.HTTPGet.Path)
+	// With a bucket, serve keeps its own mirror on the writable /results.
+	assert.Contains(t, sc.Env, corev1.EnvVar{Name: "DRILL_CACHE_DIR", Value: "/results/mirror"})
+	require.Len(t, sc.VolumeMounts, 1)
+	assert.False(t, sc.VolumeMounts[0].ReadOnly)
+	worker := nightly.Spec.JobTemplate.Spec.Template.Spec.Containers[0]
+	assert.Contains(t, worker.Env, corev1.EnvVar{Name: "DRILL_RESULTS", Value: "s3://drills/nightly?region=eu-west-1"})
+	assert.Contains(t, worker.Env, corev1.EnvVar{Name: "DRILL_CACHE_DIR", Value: "/results/mirror"})
 	svc := objs["Service/drill"].(*corev1.Service)
 	assert.Equal(t, "/metrics", svc.Annotations["prometheus.io/path"])
 	assert.Equal(t, serve.Spec.Selector.MatchLabels, svc.Spec.Selector)
