@@ -2,6 +2,7 @@ package objectstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -402,4 +403,26 @@ func TestRunHeldJudgesByTheNewestGeneration(t *testing.T) {
 	}, 10*time.Second, 50*time.Millisecond, "released: the run is over")
 	_, known = b.RunHeld(context.Background(), "stack-b", "run-9")
 	assert.True(t, known, "a lock never taken: known not held")
+}
+
+func TestPullNeverPutsAnOlderDocumentOverANewerOne(t *testing.T) {
+	_, u := s3URL(t)
+	a := stores(t, u, 1, Options{})[0]
+	ra := results.Open(a.Dir()).WithRemote(a)
+	r := startRun(t, ra, "stack-a")
+	flush(t, a)
+	// A newer snapshot is written here, and a pull runs before its marker
+	// (a dashboard on the same mirror, between the write and Publish).
+	r.Cycles = append(r.Cycles, results.Cycle{Index: 1, Status: results.StatusRunning})
+	newer, err := json.Marshal(r)
+	require.NoError(t, err)
+	path := ra.RunPath("stack-a", r.RunID)
+	require.NoError(t, os.WriteFile(path, newer, 0o644))
+	future := time.Now().Add(time.Minute)
+	require.NoError(t, os.Chtimes(path, future, future))
+	_, _, err = a.Pull(context.Background())
+	require.NoError(t, err)
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, string(newer), string(got))
 }

@@ -215,7 +215,11 @@ func (s *Store) pullScenario(ctx context.Context, name string, st *Stats) ([]res
 		}
 		seen[rel] = true
 		local := filepath.Join(s.dir, filepath.FromSlash(rel))
-		if fi, err := os.Stat(local); err == nil && fi.Size() == o.Size && fi.ModTime().Equal(o.ModTime) {
+		// A downloaded copy has the object's time. A copy written here
+		// after it (a snapshot between its write and its marker, or not
+		// uploaded yet) is newer: a pull must never put an older
+		// document over it.
+		if fi, err := os.Stat(local); err == nil && (fi.Size() == o.Size && fi.ModTime().Equal(o.ModTime) || fi.ModTime().After(o.ModTime)) {
 			st.Kept++
 			continue
 		}
