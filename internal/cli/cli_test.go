@@ -152,7 +152,8 @@ func TestFlagsAreUsageErrors(t *testing.T) {
 		{[]string{"run", "--timeout", "-1s", file}, "drill: --timeout must not be negative, got -1s"},
 		{[]string{"run", "--teardown-timeout=-5m", file}, "drill: --teardown-timeout must not be negative, got -5m0s"},
 		{[]string{"run", "--cycles", "101", file}, "drill: --cycles must be at most 100, got 101"},
-		{[]string{"status", "--results", "s3://drills/nightly?region=eu-west-1"}, `drill: --results (or DRILL_RESULTS) "s3://drills/nightly?region=eu-west-1": results in object storage (a URL) are not supported yet; give a folder (a volume shared by the runners)`},
+		{[]string{"status", "--results", "gs://drills/nightly"}, `drill: --results gs://drills/nightly: scheme "gs" is not supported (s3, file)`},
+		{[]string{"status", "--results", "s3://drills/nightly?bogus=1"}, `drill: --results s3://drills/nightly?bogus=1: open bucket s3://drills?bogus=1: unknown query parameter "bogus"`},
 	}
 	for _, tt := range tests {
 		r := drill(t, append([]string{"--results", filepath.Join(dir, "results")}, tt.args...)...)
