@@ -61,6 +61,10 @@ func (s *Store) RunHeld(ctx context.Context, scenario, runID string) (held, know
 	return s.remote.RunHeld(ctx, scenario, runID)
 }
 
+// Publish tells the remote, if any, that the file or folder path (under
+// Dir) was written by something other than the Store (drill gc's gc.log).
+func (s *Store) Publish(path string) { s.publish(path) }
+
 // publish tells the remote, if any, that path (under Dir) was written.
 func (s *Store) publish(path string) {
 	if s.remote == nil {

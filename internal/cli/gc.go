@@ -48,7 +48,9 @@ stays for the next gc).`,
 				return err
 			}
 			defer func() { _ = log.Sync() }()
-			store, err := a.openResults(cmd.Context(), true)
+			// A gc that removes things reads the bucket once it holds the
+			// gc lock: what another gc did meanwhile is then seen.
+			store, err := a.openResults(cmd.Context(), dryRun || len(forget) > 0)
 			if err != nil {
 				return err
 			}
@@ -74,6 +76,9 @@ stays for the next gc).`,
 					return exitf(ExitEnvironment, "gc in %s: %w", a.results, err)
 				}
 				defer release()
+				if err := a.pullResults(ctx); err != nil {
+					return err
+				}
 			}
 			rep, err := j.Collect(ctx)
 			if err != nil {

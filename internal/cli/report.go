@@ -41,13 +41,15 @@ It reads the history index (history.jsonl), so it stays fast on long histories.`
 			if runs < 0 || chartRuns < 1 {
 				return exitf(ExitUsage, "--runs must be >= 0 and --chart-runs >= 1")
 			}
-			opts := []report.LoadOption{report.WithRuns(runs), report.WithChartRuns(chartRuns), report.WithSummaryOptions(a.summaryOptions(0))}
-			if len(args) > 0 {
-				opts = append(opts, report.WithScenarios(args...))
-			}
+			// Opened first: liveness of other hosts' runs is judged by the
+			// store's lock (summaryOptions).
 			store, err := a.openResults(cmd.Context(), true)
 			if err != nil {
 				return err
+			}
+			opts := []report.LoadOption{report.WithRuns(runs), report.WithChartRuns(chartRuns), report.WithSummaryOptions(a.summaryOptions(0))}
+			if len(args) > 0 {
+				opts = append(opts, report.WithScenarios(args...))
 			}
 			h, warnings, err := report.Load(store, time.Now(), opts...)
 			if err != nil {

@@ -45,15 +45,27 @@ func (a *app) openResults(ctx context.Context, pull bool) (*results.Store, error
 		a.store = results.Open(rs.Dir()).WithRemote(rs)
 	}
 	if pull {
-		_, warns, err := a.remote.Pull(ctx)
-		if err != nil {
-			return nil, resultsError(err)
-		}
-		for _, w := range warns {
-			a.say().warnf("%s", w.Error())
+		if err := a.pullResults(ctx); err != nil {
+			return nil, err
 		}
 	}
 	return a.store, nil
+}
+
+// pullResults brings the mirror of a results store in object storage up
+// to date (nothing for a folder).
+func (a *app) pullResults(ctx context.Context) error {
+	if a.remote == nil {
+		return nil
+	}
+	_, warns, err := a.remote.Pull(ctx)
+	if err != nil {
+		return resultsError(err)
+	}
+	for _, w := range warns {
+		a.say().warnf("%s", w.Error())
+	}
+	return nil
 }
 
 func resultsError(err error) error {

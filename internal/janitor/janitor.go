@@ -269,6 +269,8 @@ func (j *Janitor) collectRun(ctx context.Context, rep *Report, r deadRun) {
 					_ = w.Close()
 					_ = f.Close()
 					j.log = nil
+					// Whole now: to the bucket, if the results are in one.
+					j.Store.Publish(logPath)
 				}()
 				fmt.Fprintf(w, "--- drill gc (pid %d) at %s\n", os.Getpid(), time.Now().UTC().Format(time.RFC3339))
 			}

@@ -3,13 +3,17 @@ package objectstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/aws/smithy-go"
 	"go.uber.org/zap"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
@@ -45,6 +49,14 @@ func (r *lockRecord) busy() *results.BusyError {
 	return &results.BusyError{Scenario: r.Scenario, RunID: r.RunID, Pid: r.Pid, Host: r.Host, What: r.What}
 }
 
+// releaseWait bounds how long a release waits for the uploads.
+const releaseWait = 2 * time.Minute
+
+// releasedGrace is how long after a release a run still counts as alive
+// for RunHeld: its final document may still be on its way from a store
+// that did not answer at once (drill retries until it exits).
+const releasedGrace = 5 * time.Minute
+
 // genWidth keeps generations in numeric order as strings.
 const genWidth = 12
 
@@ -54,7 +66,8 @@ func lockKey(lock string, gen int64) string {
 
 // heldLock is a generation this process holds.
 type heldLock struct {
-	key, next string
+	name, key string
+	gen       int64
 	rec       lockRecord
 	stop      chan struct{}
 	done      chan struct{}
@@ -104,11 +117,11 @@ func (s *Store) lock(ctx context.Context, name string, rec lockRecord, wait bool
 			}
 			continue
 		}
-		h := &heldLock{key: lockKey(name, gen+1), next: lockKey(name, gen+2), rec: rec,
+		h := &heldLock{name: name, key: lockKey(name, gen+1), gen: gen + 1, rec: rec,
 			stop: make(chan struct{}), done: make(chan struct{})}
 		h.rec.Expires = time.Now().Add(s.opts.LockTTL).UTC()
-		err = s.writeLock(ctx, h, true)
-		if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+		err = s.createLock(ctx, h)
+		if lostRace(err) {
 			continue // another runner created it first: read who
 		}
 		if err != nil {
@@ -149,7 +162,12 @@ func (s *Store) RunHeld(ctx context.Context, scenario, runID string) (held, know
 	case c.rec == nil:
 		return false, false // unreadable, or pruned while read
 	}
-	return c.rec.RunID == runID && c.rec.held(time.Now()), true
+	if c.rec.RunID != runID {
+		return false, true
+	}
+	// Released: the run finished, its final document is in the bucket or
+	// on its way.
+	return c.rec.held(time.Now()) || c.rec.Released && time.Now().Before(c.rec.Expires.Add(releasedGrace)), true
 }
 
 // heldFor is how long RunHeld keeps an answer: well within the TTL, so a
@@ -163,26 +181,61 @@ type cachedLock struct {
 	at  time.Time
 }
 
+// lostRace tells whether a conditional create failed because another
+// runner created the object first: 412 Precondition Failed, or S3's 409
+// ConditionalRequestConflict for two creates in flight at once.
+func lostRace(err error) bool {
+	if err == nil {
+		return false
+	}
+	if gcerrors.Code(err) == gcerrors.FailedPrecondition || errors.Is(err, fs.ErrExist) {
+		return true
+	}
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "ConditionalRequestConflict"
+}
+
+// createLock creates a new generation, failing if it exists. A file://
+// bucket gets a hard link of a complete temporary file: gocloud's fileblob
+// checks and renames, which is exclusive only within one process, and
+// runners on a shared folder are many processes.
+func (s *Store) createLock(ctx context.Context, h *heldLock) error {
+	if s.fileRoot == "" {
+		return s.writeLock(ctx, h, true)
+	}
+	data, err := json.Marshal(h.rec)
+	if err != nil {
+		return err
+	}
+	final := filepath.Join(s.fileRoot, filepath.FromSlash(h.key))
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return err
+	}
+	// Named like fileblob's attribute files, which its listings skip.
+	tmp, err := os.CreateTemp(filepath.Dir(final), ".lock-*.attrs")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Link(tmp.Name(), final)
+}
+
 // newest returns the newest generation of a lock and its record (nil when
 // the lock was never taken, or its record cannot be read: a record that
 // is not JSON is treated as expired).
 func (s *Store) newest(ctx context.Context, name string) (int64, *lockRecord, error) {
-	var st Stats
-	objs, err := s.list(ctx, locksPrefix+name+"/", &st)
-	if err != nil {
+	gen, err := s.newestGen(ctx, name)
+	if err != nil || gen == 0 {
 		return 0, nil, err
 	}
-	var gen int64
-	key := ""
-	for _, o := range objs {
-		n, err := strconv.ParseInt(strings.TrimPrefix(o.Key, locksPrefix+name+"/"), 10, 64)
-		if err == nil && n > gen {
-			gen, key = n, o.Key
-		}
-	}
-	if key == "" {
-		return 0, nil, nil
-	}
+	key := lockKey(name, gen)
 	rctx, cancel := s.request(ctx)
 	defer cancel()
 	data, err := s.bucket.ReadAll(rctx, key)
@@ -197,6 +250,23 @@ func (s *Store) newest(ctx context.Context, name string) (int64, *lockRecord, er
 		return gen, nil, nil
 	}
 	return gen, &rec, nil
+}
+
+// newestGen is the newest generation of a lock, 0 when it was never taken.
+func (s *Store) newestGen(ctx context.Context, name string) (int64, error) {
+	var st Stats
+	objs, err := s.list(ctx, locksPrefix+name+"/", &st)
+	if err != nil {
+		return 0, err
+	}
+	var gen int64
+	for _, o := range objs {
+		n, err := strconv.ParseInt(strings.TrimPrefix(o.Key, locksPrefix+name+"/"), 10, 64)
+		if err == nil && n > gen {
+			gen = n
+		}
+	}
+	return gen, nil
 }
 
 func (s *Store) writeLock(ctx context.Context, h *heldLock, create bool) error {
@@ -228,8 +298,7 @@ func (s *Store) prune(ctx context.Context, name string, gen int64) {
 }
 
 // renew pushes the lock's expiry forward every third of the TTL until it
-// is released. A renewal that finds the next generation taken has lost
-// the lock (the store was unreachable for longer than the TTL and another
+// is released. A renewal that finds a newer generation has lost the lock (the store was unreachable for longer than the TTL and another
 // runner took over): that goes into the run's warnings.
 func (s *Store) renew(h *heldLock) {
 	defer close(h.done)
@@ -241,10 +310,8 @@ func (s *Store) renew(h *heldLock) {
 			return
 		case <-t.C:
 		}
-		rctx, cancel := s.request(context.Background())
-		taken, err := s.bucket.Exists(rctx, h.next)
-		cancel()
-		if err == nil && taken {
+		gen, err := s.newestGen(context.Background(), h.name)
+		if err == nil && gen > h.gen {
 			s.locks.mu.Lock()
 			s.locks.lost = append(s.locks.lost, fmt.Sprintf("the lock %s was taken over by another drill at about %s: this process could not renew it in time (the results store did not answer for longer than %s), so another run may have overlapped this one",
 				strings.TrimPrefix(h.key, locksPrefix), time.Now().UTC().Format(time.RFC3339), s.opts.LockTTL))
@@ -260,10 +327,16 @@ func (s *Store) renew(h *heldLock) {
 	}
 }
 
-// release stops the renewal and marks the generation released, so the
-// next runner need not wait for it to expire. A store that does not answer
-// lets it expire instead.
+// release waits for what was published so far (the run's final document
+// among it) to reach the bucket, still renewing, then stops the renewal and
+// marks the generation released, so the next runner need not wait for it
+// to expire. Released only after the final document: a reader on another
+// machine must never see the lock free and the document still running. A
+// store that does not answer lets the lock expire instead.
 func (s *Store) release(h *heldLock) {
+	ctx, cancel := context.WithTimeout(context.Background(), releaseWait)
+	_, _ = s.Flush(ctx)
+	cancel()
 	close(h.stop)
 	<-h.done
 	h.rec.Released = true

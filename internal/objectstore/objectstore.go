@@ -105,11 +105,13 @@ type Store struct {
 	opts   Options
 	log    *zap.Logger
 
-	up      uploader
-	health  health
-	locks   lockState
-	stop    chan struct{}
-	stopped sync.WaitGroup
+	// fileRoot is the folder of a file:// bucket (see createLock).
+	fileRoot string
+	up       uploader
+	health   health
+	locks    lockState
+	stop     chan struct{}
+	stopped  sync.WaitGroup
 }
 
 // Open opens the store rawURL names and checks that it answers (one
@@ -139,7 +141,8 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	if strings.HasPrefix(bucketURL, "file://") {
 		// A folder the first run creates, like a plain --results folder.
 		if u, err := url.Parse(bucketURL); err == nil && u.Path != "" {
-			if err := os.MkdirAll(filepath.FromSlash(u.Path), 0o755); err != nil {
+			s.fileRoot = filepath.FromSlash(u.Path)
+			if err := os.MkdirAll(s.fileRoot, 0o755); err != nil {
 				return nil, &UnreachableError{URL: rawURL, Err: err}
 			}
 		}

@@ -1,10 +1,14 @@
 package objectstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -397,10 +401,23 @@ func TestRunHeldJudgesByTheNewestGeneration(t *testing.T) {
 	assert.True(t, known)
 	assert.False(t, held, "another run holds it")
 	release()
-	assert.Eventually(t, func() bool {
-		held, known := b.RunHeld(context.Background(), "stack-a", "run-1")
-		return known && !held
-	}, 10*time.Second, 50*time.Millisecond, "released: the run is over")
+	// Released: its final document is in the bucket or on its way, so
+	// the run is not called dead; once another run holds the lock, it is
+	// over.
+	b.locks.mu.Lock()
+	b.locks.newest = nil // what a reader a few seconds later sees
+	b.locks.mu.Unlock()
+	held, known = b.RunHeld(context.Background(), "stack-a", "run-1")
+	assert.True(t, known && held, "just released")
+	rel2, err := a.LockScenario(context.Background(), "stack-a", "run-2", false)
+	require.NoError(t, err, "a released lock is free at once")
+	defer rel2()
+	b.locks.mu.Lock()
+	b.locks.newest = nil
+	b.locks.mu.Unlock()
+	held, known = b.RunHeld(context.Background(), "stack-a", "run-1")
+	assert.True(t, known)
+	assert.False(t, held)
 	_, known = b.RunHeld(context.Background(), "stack-b", "run-9")
 	assert.True(t, known, "a lock never taken: known not held")
 }
@@ -425,4 +442,109 @@ func TestPullNeverPutsAnOlderDocumentOverANewerOne(t *testing.T) {
 	got, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.Equal(t, string(newer), string(got))
+}
+
+func TestLostLockIsAWarningEvenWhenGenerationsWerePruned(t *testing.T) {
+	_, u := s3URL(t)
+	a := stores(t, u, 1, Options{LockTTL: 600 * time.Millisecond})[0]
+	release, err := a.LockScenario(context.Background(), "stack-a", "run-1", false)
+	require.NoError(t, err)
+	defer release()
+	// Two takeovers while a could not renew: the second pruned the first.
+	for _, gen := range []int64{2, 3} {
+		h := &heldLock{key: lockKey("run-stack-a", gen), rec: lockRecord{Scenario: "stack-a", RunID: fmt.Sprint("other-", gen), Expires: time.Now().Add(time.Hour)}}
+		require.NoError(t, a.writeLock(context.Background(), h, true))
+	}
+	require.NoError(t, a.bucket.Delete(context.Background(), lockKey("run-stack-a", 2)))
+	require.Eventually(t, func() bool { return len(a.lockWarnings()) > 0 }, 10*time.Second, 20*time.Millisecond)
+	assert.Contains(t, a.lockWarnings()[0], "taken over by another drill")
+}
+
+func TestQueueMovesARepublishedFileToTheEnd(t *testing.T) {
+	s := &Store{}
+	s.up.init()
+	for _, rel := range []string{"a/1.json", "a/1", "a/1.json"} {
+		s.up.mu.Lock()
+		s.enqueueLocked(rel)
+		s.up.mu.Unlock()
+	}
+	assert.Equal(t, []string{"a/1", "a/1.json"}, s.up.order, "the logs go up before the final document")
+}
+
+func TestResumeLeavesALiveDrillsUploadsToIt(t *testing.T) {
+	srv, u := s3URL(t)
+	_ = srv
+	cache := t.TempDir()
+	// A live drill's marker (a process of this machine) and a dead one's.
+	live := exec.Command("sleep", "60")
+	require.NoError(t, live.Start())
+	t.Cleanup(func() { _ = live.Process.Kill(); _ = live.Wait() })
+	dead := exec.Command("true")
+	require.NoError(t, dead.Run())
+	pending := filepath.Join(cache, ".drill", "pending")
+	require.NoError(t, os.MkdirAll(pending, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(pending, "live"), []byte(fmt.Sprintf("s/live.json\n%d\n", live.Process.Pid)), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(pending, "dead"), []byte(fmt.Sprintf("s/dead.json\n%d\n", dead.Process.Pid)), 0o644))
+	s, err := Open(context.Background(), u, Options{CacheDir: cache})
+	require.NoError(t, err)
+	defer s.Close()
+	s.up.mu.Lock()
+	defer s.up.mu.Unlock()
+	assert.True(t, s.up.queued["s/dead.json"] || s.up.busy == "s/dead.json", "a dead drill's upload is taken over")
+	assert.False(t, s.up.queued["s/live.json"], "a live drill uploads its own")
+}
+
+// TestFileLockIsExclusiveAcrossProcesses races drill-like processes (this
+// test binary, re-run as a child) for one expired lock in a file://
+// bucket: exactly one wins, as with S3's conditional create.
+func TestFileLockIsExclusiveAcrossProcesses(t *testing.T) {
+	if dir := os.Getenv("OBJECTSTORE_LOCK_CHILD"); dir != "" {
+		_, _ = io.ReadAll(os.Stdin) // the start line: the parent closes every racer's stdin at once
+		s, err := Open(context.Background(), "file://"+filepath.Join(dir, "bucket"), Options{CacheDir: t.TempDir()})
+		require.NoError(t, err)
+		_, err = s.LockScenario(context.Background(), "stack-a", fmt.Sprint(os.Getpid()), false)
+		if err == nil {
+			fmt.Println("RESULT won")
+		} else if _, ok := errors.AsType[*results.BusyError](err); ok {
+			fmt.Println("RESULT busy")
+		} else {
+			fmt.Println("RESULT error", err)
+		}
+		os.Exit(0)
+	}
+	dir := t.TempDir()
+	s, err := Open(context.Background(), "file://"+filepath.Join(dir, "bucket"), Options{CacheDir: t.TempDir()})
+	require.NoError(t, err)
+	h := &heldLock{key: lockKey("run-stack-a", 1), rec: lockRecord{Scenario: "stack-a", RunID: "dead", Expires: time.Now().Add(-time.Second)}}
+	require.NoError(t, s.writeLock(context.Background(), h, true))
+	const racers = 6
+	outs := make([]*bytes.Buffer, racers)
+	cmds := make([]*exec.Cmd, racers)
+	starts := make([]io.WriteCloser, racers)
+	for i := range racers {
+		cmds[i] = exec.Command(os.Args[0], "-test.run=^TestFileLockIsExclusiveAcrossProcesses$")
+		cmds[i].Env = append(os.Environ(), "OBJECTSTORE_LOCK_CHILD="+dir)
+		outs[i] = &bytes.Buffer{}
+		cmds[i].Stdout, cmds[i].Stderr = outs[i], outs[i]
+		starts[i], err = cmds[i].StdinPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmds[i].Start())
+	}
+	for _, w := range starts {
+		_ = w.Close()
+	}
+	won, busy := 0, 0
+	for i, c := range cmds {
+		require.NoError(t, c.Wait(), outs[i].String())
+		switch {
+		case strings.Contains(outs[i].String(), "RESULT won"):
+			won++
+		case strings.Contains(outs[i].String(), "RESULT busy"):
+			busy++
+		default:
+			t.Errorf("racer %d: %s", i, outs[i])
+		}
+	}
+	assert.Equal(t, 1, won, "exactly one process takes the expired lock")
+	assert.Equal(t, racers-1, busy)
 }

@@ -55,8 +55,9 @@ func (s *Store) Pull(ctx context.Context) (Stats, []results.Warning, error) {
 		warns []results.Warning
 		first error
 	)
-	sem := make(chan struct{}, pullWorkers)
-	var wg sync.WaitGroup
+	// Which scenarios to list is decided first; seen is updated once
+	// every listing is done (the workers only report).
+	var todo []string
 	for _, sc := range scenarios {
 		if !sc.IsDir || strings.HasPrefix(sc.Key, ".") {
 			continue
@@ -70,6 +71,12 @@ func (s *Store) Pull(ctx context.Context) (Stats, []results.Warning, error) {
 			st.Unchanged++
 			continue // nothing was written to it since the last pull
 		}
+		todo = append(todo, name)
+	}
+	clean := map[string]bool{} // listed and downloaded without a warning
+	sem := make(chan struct{}, pullWorkers)
+	var wg sync.WaitGroup
+	for _, name := range todo {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -89,16 +96,19 @@ func (s *Store) Pull(ctx context.Context) (Stats, []results.Warning, error) {
 				}
 				return
 			}
-			if marked && len(w) == 0 {
-				seen.Changed[name] = mark
-			} else {
-				delete(seen.Changed, name)
-			}
+			clean[name] = len(w) == 0
 		}()
 	}
 	wg.Wait()
 	if first != nil {
 		return st, warns, &UnreachableError{URL: s.url, Err: first}
+	}
+	for _, name := range todo {
+		if mark, marked := changed[name]; marked && clean[name] {
+			seen.Changed[name] = mark
+		} else {
+			delete(seen.Changed, name)
+		}
 	}
 	if full {
 		seen.Full = time.Now()

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -52,34 +54,61 @@ func (u *uploader) wake() {
 // mirror). A marker is written first, synchronously, so that a drill killed
 // before the upload leaves the next drill command something to upload, and
 // a pull never deletes a file that is only local so far.
+//
+// A file published again while queued moves to the end of the queue: what
+// was published after its first version (a run's logs, before its final
+// document) goes up before its newest one.
 func (s *Store) Publish(rel string) {
-	if err := os.WriteFile(s.marker(rel), []byte(rel), 0o644); err != nil {
+	s.up.mu.Lock()
+	// Under the queue's lock: the uploader removes a marker only when the
+	// file is not queued again, and must not remove this one.
+	if err := os.WriteFile(s.marker(rel), []byte(markerOf(rel)), 0o644); err != nil {
 		s.log.Warn("results mirror: cannot mark a file for upload", zap.String("file", rel), zap.Error(err))
 	}
-	s.enqueue(rel)
-}
-
-func (s *Store) enqueue(rel string) {
-	s.up.mu.Lock()
-	if !s.up.queued[rel] {
-		s.up.queued[rel] = true
-		s.up.order = append(s.up.order, rel)
-	}
+	s.enqueueLocked(rel)
 	s.up.mu.Unlock()
 	s.up.wake()
 }
 
-// resume queues what earlier drill commands marked and did not upload.
+// enqueueLocked appends rel to the queue, moving it there if it was
+// queued already. The caller holds s.up.mu.
+func (s *Store) enqueueLocked(rel string) {
+	if s.up.queued[rel] {
+		s.up.order = slices.DeleteFunc(s.up.order, func(o string) bool { return o == rel })
+	}
+	s.up.queued[rel] = true
+	s.up.order = append(s.up.order, rel)
+}
+
+// markerOf is a marker's content: the file, and the pid of the drill that
+// published it, so that another drill command on the machine leaves the
+// uploads of a live one to it (two uploaders of one file could land an
+// older copy last).
+func markerOf(rel string) string { return fmt.Sprintf("%s\n%d\n", rel, os.Getpid()) }
+
+// resume queues what earlier drill commands marked and did not upload,
+// except the files of drills still running here, which upload them.
 func (s *Store) resume() {
 	entries, err := os.ReadDir(s.pendingDir())
 	if err != nil {
 		return
 	}
+	s.up.mu.Lock()
+	defer s.up.mu.Unlock()
 	for _, e := range entries {
-		if data, err := os.ReadFile(filepath.Join(s.pendingDir(), e.Name())); err == nil && fs.ValidPath(string(data)) {
-			s.enqueue(string(data))
+		data, err := os.ReadFile(filepath.Join(s.pendingDir(), e.Name()))
+		if err != nil {
+			continue
+		}
+		rel, owner, _ := strings.Cut(strings.TrimSuffix(string(data), "\n"), "\n")
+		if pid, err := strconv.Atoi(owner); err == nil && pid != os.Getpid() && processAlive(pid) {
+			continue
+		}
+		if fs.ValidPath(rel) {
+			s.enqueueLocked(rel)
 		}
 	}
+	s.up.wake()
 }
 
 func (s *Store) pendingDir() string { return filepath.Join(s.dir, ".drill", "pending") }
@@ -129,9 +158,11 @@ func (s *Store) upload() {
 		if err == nil {
 			s.health.ok(time.Now())
 			pause = s.opts.Retry
-			if !s.queuedAgain(rel) {
+			s.up.mu.Lock()
+			if !s.up.queued[rel] {
 				_ = os.Remove(s.marker(rel))
 			}
+			s.up.mu.Unlock()
 			continue
 		}
 		s.log.Warn("results store: upload failed; retrying", zap.String("file", rel), zap.Error(err))
@@ -149,12 +180,6 @@ func (s *Store) upload() {
 		}
 		pause = min(2*pause, 30*time.Second)
 	}
-}
-
-func (s *Store) queuedAgain(rel string) bool {
-	s.up.mu.Lock()
-	defer s.up.mu.Unlock()
-	return s.up.queued[rel]
 }
 
 // buffered counts the files not uploaded yet.
@@ -312,7 +337,7 @@ func (s *Store) Warnings() []string {
 	left, _ := s.Flush(ctx)
 	cancel()
 	if left > 0 {
-		s.health.failed(time.Now(), fmt.Errorf("%d uploads still pending after %s", left, settle))
+		s.health.failed(time.Now(), fmt.Errorf("%d uploads were still pending %s after the run finished: the store is slow or does not answer", left, settle))
 	}
 	s.health.mu.Lock()
 	out := append([]string(nil), s.health.past...)
