@@ -49,9 +49,6 @@ func (r *lockRecord) busy() *results.BusyError {
 	return &results.BusyError{Scenario: r.Scenario, RunID: r.RunID, Pid: r.Pid, Host: r.Host, What: r.What}
 }
 
-// releaseWait bounds how long a release waits for the uploads.
-const releaseWait = 2 * time.Minute
-
 // releasedGrace is how long after a release a run still counts as alive
 // for RunHeld: its final document may still be on its way from a store
 // that did not answer at once (drill retries until it exits).
@@ -332,13 +329,19 @@ func (s *Store) renew(h *heldLock) {
 // marks the generation released, so the next runner need not wait for it
 // to expire. Released only after the final document: a reader on another
 // machine must never see the lock free and the document still running. A
-// store that does not answer lets the lock expire instead.
+// store that has not taken the uploads within settle (it is down: the
+// run's warnings say so) gets no release; the lock expires by itself,
+// and the run does not wait for the store any longer than that.
 func (s *Store) release(h *heldLock) {
-	ctx, cancel := context.WithTimeout(context.Background(), releaseWait)
-	_, _ = s.Flush(ctx)
+	ctx, cancel := context.WithTimeout(context.Background(), settle)
+	left, _ := s.Flush(ctx)
 	cancel()
 	close(h.stop)
 	<-h.done
+	if left > 0 {
+		s.log.Warn("results store: uploads pending; the lock is left to expire", zap.String("lock", h.key), zap.Int("pending", left))
+		return
+	}
 	h.rec.Released = true
 	h.rec.Expires = time.Now().UTC()
 	if err := s.writeLock(context.Background(), h, false); err != nil {
