@@ -41,7 +41,14 @@ type background struct {
 
 func startDrill(t *testing.T, env []string, args ...string) *background {
 	t.Helper()
-	b := &background{cmd: exec.Command(drillBin, args...), stdout: &testtools.Buffer{}, stderr: &testtools.Buffer{}, done: make(chan struct{})}
+	return startCommand(t, exec.Command(drillBin, args...), env)
+}
+
+// startCommand is startDrill for a command that runs drill (under
+// unshare, say), with its SysProcAttr as the caller set it.
+func startCommand(t *testing.T, cmd *exec.Cmd, env []string) *background {
+	t.Helper()
+	b := &background{cmd: cmd, stdout: &testtools.Buffer{}, stderr: &testtools.Buffer{}, done: make(chan struct{})}
 	b.cmd.Env = append(os.Environ(), append([]string{"CI=true"}, env...)...)
 	b.cmd.Stdout, b.cmd.Stderr = b.stdout, b.stderr
 	require.NoError(t, b.cmd.Start())

@@ -72,24 +72,25 @@ func bucketRuns(t *testing.T, srv *testtools.S3, prefix, scenario string) []*res
 // held is a step that says it started, then waits for the test's go.
 const held = `[{name: wait, run: "touch $MARK/started; while [ ! -e $MARK/go ]; do sleep 0.05; done"}`
 
-// startHeldDrill starts drill in a process group of its own (killed when the
-// test ends), its output in out, and waits for a held step to start.
-func startHeldDrill(t *testing.T, env []string, mark string, args ...string) (cmd *exec.Cmd, out *testtools.Buffer) {
+// startHeld starts cmd (drill, or drill under unshare) in a process group
+// of its own, and waits until its held step started.
+func startHeld(t *testing.T, cmd *exec.Cmd, env []string, mark string) *background {
 	t.Helper()
-	return startHeld(t, exec.Command(drillBin, args...), env, mark)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	b := startCommand(t, cmd, append(env, "MARK="+mark))
+	// First of the cleanups (they run last-in first-out): the step's
+	// shell too, whatever the test did.
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	b.until(t, "the held step started", time.Minute, fileExists(filepath.Join(mark, "started")))
+	return b
 }
 
-func startHeld(t *testing.T, cmd *exec.Cmd, env []string, mark string) (*exec.Cmd, *testtools.Buffer) {
+// killGroup kills the held drill and everything it started, the way a
+// pod dies, and reaps it.
+func (b *background) killGroup(t *testing.T) {
 	t.Helper()
-	cmd.Env = append(os.Environ(), append(env, "MARK="+mark, "CI=true")...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := &testtools.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-	require.Eventually(t, func() bool { _, err := os.Stat(filepath.Join(mark, "started")); return err == nil },
-		60*time.Second, 20*time.Millisecond, "the held step did not start: %s", out)
-	return cmd, out
+	require.NoError(t, syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL))
+	b.wait(t, 10*time.Second)
 }
 
 // verdicts parses `drill status -o json`: each scenario's verdict, a
@@ -181,7 +182,7 @@ func TestS3RunLockAcrossMachines(t *testing.T) {
 	url := srv.URL("locks")
 	mark := t.TempDir()
 	files := s3Stacks(t, map[string]string{"slow": held + "]"})
-	first, out1 := startHeldDrill(t, machine(t, srv), mark, "run", "--results", url, files["slow"])
+	first := startHeld(t, exec.Command(drillBin, "run", "--results", url, files["slow"]), machine(t, srv), mark)
 
 	second := drill(t, machine(t, srv, "MARK="+t.TempDir()), "run", "--results", url, files["slow"])
 	assert.Equal(t, 3, second.code, "the scenario runs on another machine")
@@ -190,7 +191,7 @@ func TestS3RunLockAcrossMachines(t *testing.T) {
 	assert.Contains(t, second.stderr, "on "+host)
 
 	require.NoError(t, os.WriteFile(filepath.Join(mark, "go"), nil, 0o644))
-	require.NoError(t, first.Wait(), out1.String())
+	require.Equal(t, 0, first.wait(t, time.Minute).code)
 	runs := bucketRuns(t, srv, "locks", "slow")
 	require.Len(t, runs, 1, "no second run was recorded")
 	assert.Equal(t, results.StatusPassed, runs[0].Status)
@@ -218,7 +219,7 @@ func TestS3DownMidRunIsBufferedAndUploaded(t *testing.T) {
 	files := s3Stacks(t, map[string]string{"web": held + `, {name: after, run: "echo after the outage"}]`})
 	cache := t.TempDir()
 	env := append(srv.Env(), "DRILL_CACHE_DIR="+cache)
-	cmd, out := startHeldDrill(t, env, mark, "run", "--results", url, files["web"])
+	b := startHeld(t, exec.Command(drillBin, "run", "--results", url, files["web"]), env, mark)
 	srv.Stop()
 	require.NoError(t, os.WriteFile(filepath.Join(mark, "go"), nil, 0o644))
 
@@ -233,14 +234,14 @@ func TestS3DownMidRunIsBufferedAndUploaded(t *testing.T) {
 			}
 		}
 		return false
-	}, 60*time.Second, 20*time.Millisecond, out.String())
+	}, 60*time.Second, 20*time.Millisecond, "%s", b.stderr)
 	assert.Equal(t, results.StatusPassed, doc.Status)
 	require.NotEmpty(t, doc.Warnings)
 	assert.Contains(t, doc.Warnings[0], "has not answered since")
-	assert.Nil(t, cmd.ProcessState, "drill waits to upload")
+	assert.False(t, b.exited(), "drill waits to upload")
 
 	srv.Start()
-	require.NoError(t, cmd.Wait(), out.String())
+	require.Equal(t, 0, b.wait(t, 2*time.Minute).code)
 	runs := bucketRuns(t, srv, "outage", "web")
 	require.Len(t, runs, 1)
 	assert.Equal(t, results.StatusPassed, runs[0].Status)
@@ -251,14 +252,12 @@ func TestS3DownMidRunIsBufferedAndUploaded(t *testing.T) {
 	// the next command uploads what was kept.
 	require.NoError(t, os.Remove(filepath.Join(mark, "go")))
 	require.NoError(t, os.Remove(filepath.Join(mark, "started")))
-	cmd, out = startHeldDrill(t, append(env, "DRILL_RESULTS_FLUSH_TIMEOUT=1s"), mark, "run", "--results", url, files["web"])
+	b = startHeld(t, exec.Command(drillBin, "run", "--results", url, files["web"]), append(env, "DRILL_RESULTS_FLUSH_TIMEOUT=1s"), mark)
 	srv.Stop()
 	require.NoError(t, os.WriteFile(filepath.Join(mark, "go"), nil, 0o644))
-	err := cmd.Wait()
-	ee, ok := err.(*exec.ExitError)
-	require.True(t, ok, "%v\n%s", err, out.String())
-	assert.Equal(t, 3, ee.ExitCode(), out.String())
-	assert.Contains(t, out.String(), "not uploaded")
+	r := b.wait(t, 2*time.Minute)
+	assert.Equal(t, 3, r.code)
+	assert.Contains(t, r.stderr, "not uploaded")
 	srv.Start()
 	st := drill(t, env, "status", "--results", url)
 	assert.Equal(t, 0, st.code)
@@ -270,7 +269,7 @@ func TestS3GCOnAnotherMachineCleansUpAKilledRun(t *testing.T) {
 	url := srv.URL("gc")
 	mark := t.TempDir()
 	files := s3Stacks(t, map[string]string{"web": held + "]"})
-	cmd, _ := startHeldDrill(t, machine(t, srv), mark, "run", "--results", url, files["web"])
+	b := startHeld(t, exec.Command(drillBin, "run", "--results", url, files["web"]), machine(t, srv), mark)
 	// The running document and the ledger reach the bucket, then the
 	// "pod" dies without a word.
 	require.Eventually(t, func() bool {
@@ -281,8 +280,7 @@ func TestS3GCOnAnotherMachineCleansUpAKilledRun(t *testing.T) {
 		_, err := os.Stat(filepath.Join(srv.Root(), "gc", "web", runs[0].RunID+".ledger.jsonl"))
 		return err == nil && len(runs[0].Cycles) > 0 && len(runs[0].Cycles[0].Steps) > 1
 	}, 60*time.Second, 20*time.Millisecond)
-	require.NoError(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL))
-	_ = cmd.Wait()
+	b.killGroup(t)
 	run := bucketRuns(t, srv, "gc", "web")[0]
 	workdir := run.Cycles[0].Workdir
 	require.DirExists(t, workdir, "the killed run left its workdir")
@@ -309,12 +307,12 @@ func TestS3DeadRunOnAnotherHostIsJudgedByTheLock(t *testing.T) {
 	url := srv.URL("pods")
 	mark := t.TempDir()
 	files := s3Stacks(t, map[string]string{"web": held + "]"})
-	cmd, out := startHeld(t, exec.Command(unshare, "--uts", "sh", "-c", `hostname drill-pod-1 && exec "$0" "$@"`, drillBin, "run", "--results", url, files["web"]),
+	b := startHeld(t, exec.Command(unshare, "--uts", "sh", "-c", `hostname drill-pod-1 && exec "$0" "$@"`, drillBin, "run", "--results", url, files["web"]),
 		machine(t, srv, "DRILL_LOCK_TTL=2s"), mark)
 	require.Eventually(t, func() bool {
 		runs := bucketRuns(t, srv, "pods", "web")
 		return len(runs) == 1 && len(runs[0].Cycles) > 0 && len(runs[0].Cycles[0].Steps) > 1
-	}, 60*time.Second, 20*time.Millisecond, out.String())
+	}, 60*time.Second, 20*time.Millisecond, "%s", b.stderr)
 	run := bucketRuns(t, srv, "pods", "web")[0]
 	require.Equal(t, "drill-pod-1", run.Host.Name)
 	t.Cleanup(func() { _ = os.RemoveAll(run.Cycles[0].Workdir) })
@@ -324,8 +322,7 @@ func TestS3DeadRunOnAnotherHostIsJudgedByTheLock(t *testing.T) {
 	}
 	assert.Equal(t, "never-run", verdict(), "the pod renews its lock: its first run is under way, not aborted")
 
-	require.NoError(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL))
-	_ = cmd.Wait()
+	b.killGroup(t)
 	require.Eventually(t, func() bool { return verdict() == "aborted" }, 30*time.Second, 100*time.Millisecond,
 		"once the dead pod's lock expired, another machine calls its run aborted")
 
