@@ -232,7 +232,7 @@ type Ledger struct {
 // Ledger returns the ledger of a run.
 func (s *Store) Ledger(scenario, runID string) *Ledger {
 	path := filepath.Join(s.RunDir(scenario, runID), LedgerFile)
-	return &Ledger{path: path, publish: func() { s.publish(path) }}
+	return &Ledger{path: path, publish: func() { s.Publish(path) }}
 }
 
 // Path is the ledger file.

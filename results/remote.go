@@ -62,11 +62,9 @@ func (s *Store) RunHeld(ctx context.Context, scenario, runID string) (held, know
 }
 
 // Publish tells the remote, if any, that the file or folder path (under
-// Dir) was written by something other than the Store (drill gc's gc.log).
-func (s *Store) Publish(path string) { s.publish(path) }
-
-// publish tells the remote, if any, that path (under Dir) was written.
-func (s *Store) publish(path string) {
+// Dir) was written. The Store calls it for what it writes; drill gc for its
+// gc.log, which it writes itself.
+func (s *Store) Publish(path string) {
 	if s.remote == nil {
 		return
 	}

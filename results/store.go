@@ -307,7 +307,7 @@ func (s *Store) SaveRun(r *Run) error {
 	if err := writeFileAtomicNoSync(path, data); err != nil {
 		return fmt.Errorf("save run %s/%s: %w", r.Scenario.Name, r.RunID, err)
 	}
-	s.publish(path)
+	s.Publish(path)
 	return nil
 }
 
@@ -320,7 +320,7 @@ func (s *Store) writeRun(r *Run) ([]byte, error) {
 	if err := writeFileAtomic(path, data); err != nil {
 		return nil, fmt.Errorf("write run %s/%s: %w", r.Scenario.Name, r.RunID, err)
 	}
-	s.publish(path)
+	s.Publish(path)
 	return data, nil
 }
 
@@ -338,7 +338,7 @@ func (s *Store) FinishRun(r *Run) error {
 		// The logs and evidence first, so a reader that sees the finished
 		// document in the bucket finds them; then the document, which
 		// says what the store did meanwhile.
-		s.publish(s.RunDir(r.Scenario.Name, r.RunID))
+		s.Publish(s.RunDir(r.Scenario.Name, r.RunID))
 		for _, w := range s.remote.Warnings() {
 			if !slices.Contains(r.Warnings, w) {
 				r.Warnings = append(r.Warnings, w)
