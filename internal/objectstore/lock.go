@@ -324,27 +324,37 @@ func (s *Store) renew(h *heldLock) {
 	}
 }
 
-// release waits for what was published so far (the run's final document
-// among it) to reach the bucket, still renewing, then stops the renewal and
-// marks the generation released, so the next runner need not wait for it
-// to expire. Released only after the final document: a reader on another
-// machine must never see the lock free and the document still running. A
-// store that has not taken the uploads within settle (it is down: the
-// run's warnings say so) gets no release; the lock expires by itself,
-// and the run does not wait for the store any longer than that.
+// release marks the generation released once what was published so far
+// (the run's final document among it) is in the bucket, so the next runner
+// need not wait for it to expire: a reader on another machine must never
+// see the lock free and the document still running. It returns at once;
+// the lock is renewed meanwhile, and Close waits for the release. Uploads
+// that do not finish before Close (a store that stays down) leave the lock
+// to expire by itself.
 func (s *Store) release(h *heldLock) {
-	ctx, cancel := context.WithTimeout(context.Background(), settle)
-	left, _ := s.Flush(ctx)
-	cancel()
-	close(h.stop)
-	<-h.done
-	if left > 0 {
-		s.log.Warn("results store: uploads pending; the lock is left to expire", zap.String("lock", h.key), zap.Int("pending", left))
-		return
-	}
-	h.rec.Released = true
-	h.rec.Expires = time.Now().UTC()
-	if err := s.writeLock(context.Background(), h, false); err != nil {
-		s.log.Warn("results store: could not release the lock; it expires by itself", zap.String("lock", h.key), zap.Error(err))
-	}
+	s.releasing.Add(1)
+	go func() {
+		defer s.releasing.Done()
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-s.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		left, _ := s.Flush(ctx)
+		cancel()
+		close(h.stop)
+		<-h.done
+		if left > 0 {
+			s.log.Warn("results store: uploads pending; the lock is left to expire", zap.String("lock", h.key))
+			return
+		}
+		h.rec.Released = true
+		h.rec.Expires = time.Now().UTC()
+		if err := s.writeLock(context.Background(), h, false); err != nil {
+			s.log.Warn("results store: could not release the lock; it expires by itself", zap.String("lock", h.key), zap.Error(err))
+		}
+	}()
 }

@@ -112,6 +112,8 @@ type Store struct {
 	locks    lockState
 	stop     chan struct{}
 	stopped  sync.WaitGroup
+	// releasing counts lock releases waiting for their uploads.
+	releasing sync.WaitGroup
 }
 
 // Open opens the store rawURL names and checks that it answers (one
@@ -228,7 +230,8 @@ func (s *Store) Dir() string { return s.dir }
 func (s *Store) String() string { return s.url }
 
 // Close stops the uploader (what is not uploaded stays marked for the next
-// drill command) and closes the bucket. Call Flush first to wait for the
+// drill command), finishes the lock releases waiting for uploads, and
+// closes the bucket. Call Flush first to wait for the
 // uploads.
 func (s *Store) Close() error {
 	select {
@@ -236,6 +239,7 @@ func (s *Store) Close() error {
 	default:
 		close(s.stop)
 	}
+	s.releasing.Wait() // their uploads are done, or given up: stop ended their waits
 	s.up.wake()
 	s.stopped.Wait()
 	return s.bucket.Close()

@@ -401,6 +401,7 @@ func TestRunHeldJudgesByTheNewestGeneration(t *testing.T) {
 	assert.True(t, known)
 	assert.False(t, held, "another run holds it")
 	release()
+	a.releasing.Wait() // the release waits for the uploads (none here)
 	// Released: its final document is in the bucket or on its way, so
 	// the run is not called dead; once another run holds the lock, it is
 	// over.
