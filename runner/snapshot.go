@@ -3,31 +3,43 @@ package runner
 import (
 	"slices"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/redeploy-drill/drill/results"
 )
 
+// snapshotEvery is the least time between two background writes of the
+// running document. Fast steps would otherwise have it rewritten twice
+// each (a temporary file, its encoding, a rename: most of drill's own cost
+// per step, measured with pprof); a killed drill's document is at most this
+// much behind, and every cycle's end and the run's end are written at once.
+const snapshotEvery = 100 * time.Millisecond
+
 // snapshotter writes copies of the running document in the background, so
 // that encoding and writing it (which grows with every step and costs more
 // than a fast step itself) stays off the path of the steps. Only the newest
-// copy matters: one handed over while another is being written replaces any
-// copy still waiting. flush waits until the newest copy is on disk.
+// copy matters: one handed over while another is being written, or within
+// snapshotEvery of the last write, replaces any copy still waiting. flush
+// waits until the newest copy is on disk, and does not wait out the
+// interval.
 type snapshotter struct {
 	save func(*results.Run) error
 	log  *zap.Logger
 
-	mu     sync.Mutex
-	cond   *sync.Cond
-	next   *results.Run // newest copy not yet written
-	busy   bool         // a copy is being written
-	closed bool
-	done   chan struct{}
+	mu       sync.Mutex
+	cond     *sync.Cond
+	next     *results.Run // newest copy not yet written
+	busy     bool         // a copy is being written
+	flushing int          // callers of flush waiting
+	closed   bool
+	hurry    chan struct{} // ends the wait between two writes
+	done     chan struct{}
 }
 
 func newSnapshotter(save func(*results.Run) error, log *zap.Logger) *snapshotter {
-	s := &snapshotter{save: save, log: log, done: make(chan struct{})}
+	s := &snapshotter{save: save, log: log, hurry: make(chan struct{}, 1), done: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
 	go s.loop()
 	return s
@@ -35,6 +47,7 @@ func newSnapshotter(save func(*results.Run) error, log *zap.Logger) *snapshotter
 
 func (s *snapshotter) loop() {
 	defer close(s.done)
+	var last time.Time // when the last write started
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
@@ -44,9 +57,25 @@ func (s *snapshotter) loop() {
 		if s.next == nil {
 			return // closed, and everything is written
 		}
+		select { // a wake-up from before this check is answered by it
+		case <-s.hurry:
+		default:
+		}
+		if wait := snapshotEvery - time.Since(last); wait > 0 && s.flushing == 0 && !s.closed {
+			s.mu.Unlock()
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-s.hurry:
+				t.Stop()
+			}
+			s.mu.Lock()
+			continue
+		}
 		doc := s.next
 		s.next, s.busy = nil, true
 		s.mu.Unlock()
+		last = time.Now()
 		if err := s.save(doc); err != nil {
 			s.log.Warn("could not save the run document", zap.Error(err))
 		}
@@ -70,6 +99,9 @@ func (s *snapshotter) put(doc *results.Run) {
 func (s *snapshotter) flush() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.flushing++
+	defer func() { s.flushing-- }()
+	s.wake()
 	for s.next != nil || s.busy {
 		s.cond.Wait()
 	}
@@ -79,9 +111,18 @@ func (s *snapshotter) flush() {
 func (s *snapshotter) close() {
 	s.mu.Lock()
 	s.closed = true
+	s.wake()
 	s.mu.Unlock()
 	s.cond.Broadcast()
 	<-s.done
+}
+
+// wake ends the writer's wait between two writes, if it is waiting.
+func (s *snapshotter) wake() {
+	select {
+	case s.hurry <- struct{}{}:
+	default:
+	}
 }
 
 // snapshot copies the parts of a document the runner goes on changing: the

@@ -1,9 +1,11 @@
 package runner
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"go.uber.org/zap"
@@ -54,5 +56,46 @@ func TestSnapshotterWritesTheNewestCopyAndFlushWaits(t *testing.T) {
 		synctest.Wait()
 		assert.True(t, flushed)
 		assert.Equal(t, []string{"a/one", "d/one"}, saved)
+	})
+}
+
+// Copies handed over within snapshotEvery of a write are not written one by
+// one: the newest is written when the interval is over, or at once by a
+// flush.
+func TestSnapshotterCoalescesWithinTheInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			mu    sync.Mutex
+			saved []string
+		)
+		s := newSnapshotter(func(r *results.Run) error {
+			mu.Lock()
+			saved = append(saved, string(r.Status))
+			mu.Unlock()
+			return nil
+		}, zap.NewNop())
+		defer s.close()
+		got := func() []string {
+			synctest.Wait()
+			mu.Lock()
+			defer mu.Unlock()
+			return slices.Clone(saved)
+		}
+
+		doc := &results.Run{Status: "a"}
+		s.put(doc)
+		assert.Equal(t, []string{"a"}, got(), "the first copy is written at once")
+		for _, st := range []results.Status{"b", "c"} {
+			doc.Status = st
+			s.put(doc)
+		}
+		assert.Equal(t, []string{"a"}, got(), "copies within the interval wait")
+		time.Sleep(snapshotEvery) // the bubble's clock: no real wait
+		assert.Equal(t, []string{"a", "c"}, got(), "the newest is written once the interval is over")
+
+		doc.Status = "d"
+		s.put(doc)
+		s.flush()
+		assert.Equal(t, []string{"a", "c", "d"}, got(), "flush does not wait out the interval")
 	})
 }
