@@ -55,7 +55,9 @@ const FieldManager = "drill"
 // maxNamespace is the limit of a namespace name (a DNS label).
 const maxNamespace = 63
 
-// pollInterval is how often Destroy looks whether the namespace is gone.
+// pollInterval is how long Destroy waits after a failed watch of the
+// namespace it deletes before it watches again, and how often it looks for
+// the namespace's deletion conditions once the delete timeout passed.
 const pollInterval = 250 * time.Millisecond
 
 // evidenceTimeout bounds how long a failed Destroy waits past its delete
@@ -496,35 +498,31 @@ func (e *NamespaceStuckError) Error() string {
 	return msg + " (no condition reported yet)"
 }
 
-// waitGone polls until the namespace of uid is gone, at most the delete
+// waitGone watches until the namespace of uid is gone, at most the delete
 // timeout. A namespace of the same name but another uid is a new one: ours
-// is gone.
+// is gone. An API error is waited through (the API server may restart
+// while it deletes a namespace), until the delete timeout.
 func (t *Target) waitGone(ctx context.Context, c *kube.Clients, uid types.UID) error {
-	deadline := time.NewTimer(t.deleteTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
+	dctx, cancel := context.WithTimeout(ctx, t.deleteTimeout)
+	defer cancel()
 	var last *corev1.Namespace
+	seen := func(ns *corev1.Namespace) { last = ns }
 	for {
-		ns, err := c.Core.Namespaces().Get(ctx, t.namespace, metav1.GetOptions{})
+		err := kube.NamespaceGone(dctx, c, t.namespace, uid, seen)
 		switch {
-		case apierrors.IsNotFound(err):
-			return nil
-		case err == nil && ns.UID != uid:
-			return nil
 		case err == nil:
-			last = ns
-		case ctx.Err() == nil:
-			t.logger.Debug("get namespace while waiting for its deletion", zap.String("namespace", t.namespace), zap.Error(err))
-		}
-		select {
-		case <-ctx.Done():
+			return nil
+		case ctx.Err() != nil:
 			return fmt.Errorf("wait for namespace %s to be gone: %w", t.namespace, context.Cause(ctx))
-		case <-deadline.C:
+		case dctx.Err() != nil:
 			// Said as the configured deleteTimeout, which is what the
 			// operator set and can change, not the timer's jitter.
 			return t.stuck(ctx, c, last, t.deleteTimeout)
-		case <-tick.C:
+		}
+		t.logger.Debug("watch namespace while waiting for its deletion", zap.String("namespace", t.namespace), zap.Error(err))
+		select {
+		case <-dctx.Done():
+		case <-time.After(pollInterval):
 		}
 	}
 }

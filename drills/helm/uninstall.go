@@ -40,7 +40,8 @@ type Release struct {
 	Owner map[string]string
 }
 
-// pollInterval is how often Uninstall looks whether a namespace is gone.
+// pollInterval is how often Uninstall looks whether the objects of a release
+// that are being deleted are gone (a namespace it deletes is watched).
 const pollInterval = 500 * time.Millisecond
 
 // Uninstall removes a release as `helm uninstall --cascade foreground
@@ -249,22 +250,16 @@ func deleteNamespace(ctx context.Context, c *kube.Clients, r Release, out io.Wri
 			return fmt.Errorf("delete namespace %s: %w", name, err)
 		}
 	}
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for {
-		ns, err := nsc.Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) || (err == nil && ns.UID != uid) {
-			fmt.Fprintf(out, "namespace/%s deleted in %.1fs\n", name, time.Since(start).Seconds())
-			return nil
-		}
-		if err != nil && ctx.Err() == nil {
-			return fmt.Errorf("get namespace %s: %w", name, err)
-		}
-		select {
-		case <-ctx.Done():
-			return &drills.LeftoverError{When: "after deleting it", Items: []string{"namespace/" + name + namespaceWhy(ns)}}
-		case <-tick.C:
-		}
+	last := ns
+	err = kube.NamespaceGone(ctx, c, name, uid, func(ns *corev1.Namespace) { last = ns })
+	switch {
+	case err == nil:
+		fmt.Fprintf(out, "namespace/%s deleted in %.1fs\n", name, time.Since(start).Seconds())
+		return nil
+	case ctx.Err() != nil:
+		return &drills.LeftoverError{When: "after deleting it", Items: []string{"namespace/" + name + namespaceWhy(last)}}
+	default:
+		return err
 	}
 }
 
