@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -67,6 +68,7 @@ func exitf(code int, format string, a ...any) error {
 // with a message asking for a bug report.
 func Run(ctx context.Context, args []string, streams Streams) (code int) {
 	ignoreSIGPIPE()
+	defer profile()()
 	redactor := drills.NewRedactor()
 	terminal := terminalOf(streams)
 	streams, out := wrapStreams(streams, redactor)
@@ -105,6 +107,30 @@ func Run(ctx context.Context, args []string, streams Streams) (code int) {
 	// Anything cobra itself rejects (unknown flag, wrong arguments) is usage.
 	printError(a.say(), err)
 	return ExitUsage
+}
+
+// profile writes a CPU profile of the invocation to the file that
+// DRILL_CPUPROFILE names (for `go tool pprof`; see the README's
+// performance section), and returns what stops it.
+func profile() func() {
+	path := os.Getenv("DRILL_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "drill: DRILL_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintf(os.Stderr, "drill: DRILL_CPUPROFILE: %v\n", err)
+		_ = f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
 }
 
 // printError prints err on stderr. Errors joined with errors.Join (loadAll
@@ -223,6 +249,7 @@ successfully redeploy by following scripts" holds.`,
 		newGCCommand(a),
 		newReportCommand(a),
 		newServeCommand(a),
+		newSchemaCommand(a),
 	)
 	return root, a
 }
