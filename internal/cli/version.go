@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -49,22 +50,43 @@ func toolVersions(ctx context.Context, withTerraform, withDocker bool) map[strin
 	tools := map[string]string{"drill": Version, "kind": moduleVersion("sigs.k8s.io/kind"), "helm": moduleVersion("helm.sh/helm/v4")}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	// The tools are asked at once, not one after the other: the slowest
+	// (docker waiting on its daemon) bounds the wait, not the sum.
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	ask := func(name string, version func() string) {
+		wg.Go(func() {
+			v := version()
+			mu.Lock()
+			tools[name] = v
+			mu.Unlock()
+		})
+	}
 	if withTerraform {
-		tools["terraform"] = terraformVersion(ctx)
+		ask("terraform", func() string { return terraformVersion(ctx) })
 	}
 	if withDocker {
-		if out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").Output(); err == nil {
-			tools["docker"] = strings.TrimSpace(string(out))
-		}
-		if out, err := exec.CommandContext(ctx, "docker", "compose", "version", "--format", "json").Output(); err == nil {
+		ask("docker", func() string {
+			out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").Output()
+			if err != nil {
+				return ""
+			}
+			return strings.TrimSpace(string(out))
+		})
+		ask("compose", func() string {
+			out, err := exec.CommandContext(ctx, "docker", "compose", "version", "--format", "json").Output()
 			var v struct {
 				Version string `json:"version"`
 			}
-			if json.Unmarshal(out, &v) == nil {
-				tools["compose"] = v.Version
+			if err != nil || json.Unmarshal(out, &v) != nil {
+				return ""
 			}
-		}
+			return v.Version
+		})
 	}
+	wg.Wait()
 	for k, v := range tools {
 		if v == "" {
 			delete(tools, k)
