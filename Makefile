@@ -109,9 +109,10 @@ fuzz:
 	go test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./scenarios
 	go test -run='^$$' -fuzz='^FuzzExpand$$' -fuzztime=$(FUZZTIME) ./scenarios
 
-## bench: performance figures (per-step overhead and peak memory)
+## bench: every figure of the README's performance table against its baseline (scripts/bench.sh;
+## the kind figures need DRILL_KIND_NODE_IMAGE, SKIP_KIND=1 / SKIP_HISTORY=1 leave parts out)
 bench: build
-	scripts/bench-steps.sh
+	DRILL=$(BIN)/drill scripts/bench.sh
 
 clean:
 	rm -rf $(BIN) drill-results

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench-history.sh: time `drill status` and `drill report --format html`
 # over a generated history of 100,000 run documents, and report wall time
-# and peak memory (the issue's budget: under 2 s and 200 MB each on a
-# 2-core machine).
+# and peak memory (the goals: at most 0.2 s and 80 MB each on a 2-core
+# machine).
 #
 # usage: scripts/bench-history.sh [RESULTS_DIR]
 #
@@ -15,8 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-100000}
 SCENARIOS=${SCENARIOS:-10}
-LIMIT_S=2
-LIMIT_KB=$((200 * 1024))
+LIMIT_S=0.2
+LIMIT_KB=$((80 * 1024))
 
 if [[ ! -x /usr/bin/time ]]; then
 	echo "bench-history: /usr/bin/time is missing (apt-get install time)" >&2
@@ -28,7 +28,10 @@ trap 'rm -rf "$work"' EXIT
 dir=${1:-$work/results}
 
 echo "building drill and benchhistory..."
-go build -o "$work/drill" ./cmd/drill
+# Copied after the build, as bench.sh does: a freshly linked binary maps
+# more pages at start-up on this kernel than the same bytes copied.
+go build -o "$work/drill.linked" ./cmd/drill
+cp "$work/drill.linked" "$work/drill"
 go build -o "$work/benchhistory" ./scripts/benchhistory
 
 if [[ -f "$dir/.bench-generated-$RUNS-$SCENARIOS" ]]; then
@@ -58,7 +61,7 @@ measure() {
 		if ((rc >= 2)); then
 			verdict="NOT MEASURED (the command failed)"
 			failed=1
-		elif awk -v s="$secs" -v l="$LIMIT_S" 'BEGIN{exit !(s >= l)}' || ((kb >= LIMIT_KB)); then
+		elif awk -v s="$secs" -v l="$LIMIT_S" 'BEGIN{exit !(s > l)}' || ((kb > LIMIT_KB)); then
 			verdict=OVER
 			failed=1
 		fi
@@ -79,6 +82,6 @@ measure "library: report html" "$work/benchhistory" report -dir "$dir" -format h
 
 echo "html report size: $("$work/benchhistory" report -dir "$dir" -format html 2>/dev/null | wc -c) bytes"
 if ((failed)); then
-	echo "bench-history: some run took ${LIMIT_S} s or more, or ${LIMIT_KB} KB or more" >&2
+	echo "bench-history: some run took more than ${LIMIT_S} s or ${LIMIT_KB} KB" >&2
 	exit 1
 fi
