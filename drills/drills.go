@@ -46,8 +46,9 @@ type Sensitive interface {
 	SensitiveOutputs() []string
 }
 
-// IdempotencyChecker is a target that can tell whether re-applying right after
-// deploy would change anything (a Terraform plan must be empty).
+// IdempotencyChecker is a target or a step that can tell whether
+// re-applying right after deploy would change anything (a Terraform plan
+// must be empty, an apply's dry-run re-apply must change nothing).
 type IdempotencyChecker interface {
 	CheckIdempotent(ctx context.Context, env *Env) error
 }

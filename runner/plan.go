@@ -32,10 +32,13 @@ type Plan struct {
 	Target   TargetPlan
 	Steps    []Step // deploy and verify, in order
 	Teardown []Step
-	// CleanupTimeout bounds each cleanup a step deferred to the end of its
-	// cycle (drills.Cleanup) that sets no timeout of its own; zero: the
-	// target's timeout.
-	CleanupTimeout time.Duration
+	// DefaultTimeout is the scenario's step timeout as the planner
+	// resolved it (spec.defaults.timeout, else scenarios.DefaultTimeout):
+	// it bounds the workdir step, the idempotency check and each cleanup a
+	// step deferred to the end of its cycle (drills.Cleanup) that sets no
+	// timeout of its own. Zero: no bound (a cleanup then gets the target's
+	// timeout).
+	DefaultTimeout time.Duration
 }
 
 // GitSource is a repository each cycle clones into its fresh workdir.
@@ -81,12 +84,6 @@ type Step struct {
 	// IdempotencyOff turns off the step's own idempotency check (its
 	// Action's CheckIdempotent): `idempotent: false` on the step.
 	IdempotencyOff bool
-}
-
-// IdempotencyChecker is a step (such as an apply) that can tell whether
-// re-applying it right after deploy would change anything.
-type IdempotencyChecker interface {
-	CheckIdempotent(ctx context.Context, env *drills.Env) error
 }
 
 // ScratchScoper is a target whose from-scratch check covers less than all

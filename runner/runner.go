@@ -299,7 +299,7 @@ func (x *run) cycle(index int) {
 	// Fresh workdir with a copy (or a clone) of the source, recorded as a
 	// step of the provision phase so its time is visible.
 	pinned, cloned := x.doc.Source.Commit, ""
-	prep := x.record(c, env, Step{Name: "workdir", Kind: "workdir", Phase: results.PhaseProvision, Timeout: x.stepTimeout(0)}, func(ctx context.Context, env *drills.Env) error {
+	prep := x.record(c, env, Step{Name: "workdir", Kind: "workdir", Phase: results.PhaseProvision, Timeout: x.plan.DefaultTimeout}, func(ctx context.Context, env *drills.Env) error {
 		dir := workdirPath(x.r.TempDir, x.plan.Scenario.Name, x.doc.RunID, index)
 		env.Workdir = dir
 		env.Vars[scenarios.VarWorkdir] = dir
@@ -411,7 +411,7 @@ func (x *run) cycle(index int) {
 		cl := cleanups.list[i]
 		s := Step{Name: cl.Name, Kind: cl.Kind, Phase: results.PhaseTeardown, Timeout: cl.Timeout}
 		if s.Timeout <= 0 {
-			s.Timeout = x.plan.CleanupTimeout
+			s.Timeout = x.plan.DefaultTimeout
 		}
 		if s.Timeout <= 0 {
 			s.Timeout = x.plan.Target.Timeout
@@ -525,7 +525,10 @@ func (x *run) checkIdempotent(env *drills.Env, target drills.Target) {
 	if !x.plan.Target.Idempotent {
 		return
 	}
-	ctx, cancel := context.WithTimeout(x.ctx, x.stepTimeout(0))
+	ctx, cancel := context.WithCancel(x.ctx)
+	if x.plan.DefaultTimeout > 0 {
+		ctx, cancel = context.WithTimeout(x.ctx, x.plan.DefaultTimeout)
+	}
 	defer cancel()
 	check := func(what string, err error) {
 		x.idemChecked = true
@@ -543,7 +546,7 @@ func (x *run) checkIdempotent(env *drills.Env, target drills.Target) {
 		if s.Phase != results.PhaseDeploy {
 			continue
 		}
-		ic, ok := s.Action.(IdempotencyChecker)
+		ic, ok := s.Action.(drills.IdempotencyChecker)
 		switch {
 		case ok && s.IdempotencyOff:
 			if !slices.Contains(x.idemOff, s.Name) {
@@ -583,13 +586,6 @@ func (x *run) exportLogs(c *results.Cycle, env *drills.Env, target drills.Target
 		}
 	}
 	x.save()
-}
-
-func (x *run) stepTimeout(d time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return 10 * time.Minute
 }
 
 func keepMessage(p *Plan, env *drills.Env, target drills.Target, resultsDir string) string {

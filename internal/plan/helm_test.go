@@ -24,7 +24,7 @@ func TestBuildHelmSteps(t *testing.T) {
 	web, db := p.Steps[0], p.Steps[1]
 	assert.Equal(t, []any{"helm", true}, []any{web.Kind, web.IdempotencyOff})
 	assert.Equal(t, []any{"helm", false}, []any{db.Kind, db.IdempotencyOff})
-	assert.Equal(t, scenarios.DefaultTimeout, p.CleanupTimeout, "an uninstall gets spec.defaults.timeout")
+	assert.Equal(t, scenarios.DefaultTimeout, p.DefaultTimeout, "an uninstall gets spec.defaults.timeout")
 
 	assert.Equal(t, "helm: ${CHART} as release web in apps", plan.Describe(s.Spec.Steps[0]))
 	assert.Equal(t, "helm: charts/db as release db in default", plan.Describe(s.Spec.Steps[1]))

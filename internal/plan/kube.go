@@ -135,7 +135,7 @@ func (l lazyStep) CheckIdempotent(ctx context.Context, env *drills.Env) error {
 	if err != nil {
 		return err
 	}
-	if c, ok := s.(runner.IdempotencyChecker); ok {
+	if c, ok := s.(drills.IdempotencyChecker); ok {
 		return c.CheckIdempotent(ctx, env)
 	}
 	return nil

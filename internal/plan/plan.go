@@ -71,10 +71,9 @@ func Build(s *scenarios.Scenario, opts Options) (*runner.Plan, error) {
 	if p.Target, err = target(s, opts, envRecipe); err != nil {
 		return nil, err
 	}
-	p.CleanupTimeout = s.Spec.Defaults.Timeout.D()
-	if p.CleanupTimeout <= 0 {
-		p.CleanupTimeout = scenarios.DefaultTimeout
-	}
+	// Resolved by the loader (scenarios.DefaultTimeout when unset), the
+	// one place step defaults are decided.
+	p.DefaultTimeout = s.Spec.Defaults.Timeout.D()
 	for _, st := range s.Spec.Steps {
 		p.Steps = append(p.Steps, step(s, st, st.Phase, opts.Logger))
 	}
