@@ -147,31 +147,8 @@ func BenchmarkApplyWaitKind(b *testing.B) {
 // 2-replica Deployment of the hello image, ready when its readiness probe
 // answers.
 func benchManifests(ns, image string) string {
-	return fmt.Sprintf(`apiVersion: v1
-kind: Namespace
-metadata: {name: %[1]s}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: hello, namespace: %[1]s}
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: hello}
-  template:
-    metadata:
-      labels: {app: hello}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-        - name: hello
-          image: %[2]s
-          imagePullPolicy: Never
-          ports: [{containerPort: 8080}]
-          readinessProbe:
-            httpGet: {path: /healthz, port: 8080}
-            periodSeconds: 1
-`, ns, image)
+	return fmt.Sprintf("apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n---\n", ns) +
+		kubetest.HelloDeployment("hello", ns, image, 2)
 }
 
 func median(v []float64) float64 {

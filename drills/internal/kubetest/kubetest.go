@@ -177,13 +177,35 @@ func Destroy(t testing.TB, target *kind.Target, env *drills.Env) {
 // running image with imagePullPolicy Never (the image is loaded into the
 // nodes, nothing is pulled) and a readiness probe on /healthz.
 func HelloManifests(name, image string, nodePort int) string {
+	return HelloDeployment(name, "", image, 1) + fmt.Sprintf(`---
+apiVersion: v1
+kind: Service
+metadata:
+  name: %[1]s
+spec:
+  type: NodePort
+  selector: {app: %[1]s}
+  ports:
+    - port: 80
+      targetPort: 8080
+      nodePort: %[2]d
+`, name, nodePort)
+}
+
+// HelloDeployment returns the Deployment of HelloManifests with replicas
+// pods, in namespace (none when empty).
+func HelloDeployment(name, namespace, image string, replicas int) string {
+	ns := ""
+	if namespace != "" {
+		ns = "\n  namespace: " + namespace
+	}
 	return fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: %[1]s
+  name: %[1]s%[4]s
   labels: {app: %[1]s}
 spec:
-  replicas: 1
+  replicas: %[3]d
   selector:
     matchLabels: {app: %[1]s}
   template:
@@ -199,19 +221,7 @@ spec:
           readinessProbe:
             httpGet: {path: /healthz, port: 8080}
             periodSeconds: 1
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: %[1]s
-spec:
-  type: NodePort
-  selector: {app: %[1]s}
-  ports:
-    - port: 80
-      targetPort: 8080
-      nodePort: %[3]d
-`, name, image, nodePort)
+`, name, image, replicas, ns)
 }
 
 // Cleanups is the drills.Deferrer of a test, in place of the runner's: it
