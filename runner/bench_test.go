@@ -41,7 +41,7 @@ func BenchmarkRunTrueSteps(b *testing.B) {
 			Timeout: time.Minute, Action: noop,
 		})
 	}
-	r := &runner.Runner{Store: results.Open(b.TempDir()), TempDir: b.TempDir()}
+	r := runner.New(results.Open(b.TempDir()), runner.WithTempDir(b.TempDir()))
 
 	b.ReportAllocs()
 	var before, after runtime.MemStats

@@ -37,7 +37,7 @@ func (x *run) removeWorkdir(c *results.Cycle, env *drills.Env, log *zap.Logger) 
 				what = append(what, h.Describe())
 			}
 			msg = fmt.Sprintf("cycle %d: left behind: %s (its workdir %s is kept); `drill gc --results %s` retries the destroy",
-				c.Index, strings.Join(what, ", "), c.Workdir, x.r.Store.Location())
+				c.Index, strings.Join(what, ", "), c.Workdir, x.store.Location())
 		}
 		x.leftBehind = append(x.leftBehind, msg)
 		x.keptWorkdirs = append(x.keptWorkdirs, c.Workdir)
@@ -87,7 +87,7 @@ func (x *run) skipCycles(from, to int, why string) {
 // saveSnapshot writes a snapshot of the running document, and remembers a
 // failure to write it as a failure of drill's environment.
 func (x *run) saveSnapshot(doc *results.Run) error {
-	err := x.r.Store.SaveRun(doc)
+	err := x.store.SaveRun(doc)
 	if err != nil {
 		x.noteResultsError(err)
 	}

@@ -139,7 +139,7 @@ func TestRunKeepOnFailureKeepsDeferredCleanups(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t)
 		h.plan.Cycles = 1
-		h.runner.KeepOnFailure = true
+		h.with(runner.WithKeepOnFailure(true))
 		var removed []string
 		defer1 := deferring(t, h, &removed, nil, "web")
 		h.plan.Steps = []runner.Step{step("chart", deploy, time.Minute, func(ctx context.Context, env *drills.Env) error {

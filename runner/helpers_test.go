@@ -124,8 +124,9 @@ type harness struct {
 	store  *results.Store
 	source string
 	target *fakeTarget
-	runner *runner.Runner
-	plan   *runner.Plan
+	// opts configure the runner that run builds.
+	opts []runner.Option
+	plan *runner.Plan
 }
 
 // newHarness returns a runner over a 2-cycle plan with no steps yet; the
@@ -135,7 +136,7 @@ func newHarness(t *testing.T) *harness {
 	source := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(source, "app.txt"), []byte("hello\n"), 0o644))
 	h := &harness{t: t, store: results.Open(t.TempDir()), source: source, target: &fakeTarget{}}
-	h.runner = &runner.Runner{Store: h.store, TempDir: t.TempDir()}
+	h.opts = []runner.Option{runner.WithTempDir(t.TempDir())}
 	h.plan = &runner.Plan{
 		Scenario: results.ScenarioRef{Name: "demo", File: "demo.yaml", Owner: "platform", SHA256: "abc"},
 		Cycles:   2,
@@ -149,10 +150,13 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
+// with adds options to the runner that run builds.
+func (h *harness) with(opts ...runner.Option) { h.opts = append(h.opts, opts...) }
+
 // run executes the plan under ctx and returns the returned document.
 func (h *harness) run(ctx context.Context) *results.Run {
 	h.t.Helper()
-	doc, err := h.runner.Run(ctx, h.plan)
+	doc, err := runner.New(h.store, h.opts...).Run(ctx, h.plan)
 	require.NoError(h.t, err)
 	require.NotNil(h.t, doc)
 	return doc

@@ -27,39 +27,103 @@ import (
 // waits this long at most for cleanup, per step.
 const DefaultTeardownTimeout = 10 * time.Minute
 
-// Runner executes plans. Its zero value is not usable: Store is required.
+// Runner executes plans. Build it with New; it holds only its
+// configuration, so one Runner may run any number of plans, one after the
+// other or at once.
 type Runner struct {
-	Store    *results.Store
-	Logger   *zap.Logger
-	Observer Observer
-	Prompter Prompter
-	// KeepOnFailure skips teardown and destroy of a cycle whose step failed,
-	// so an SRE can debug the environment; the run says how to clean up.
-	KeepOnFailure bool
-	Trigger       string
-	Tools         map[string]string
-	// TempDir is where cycle workdirs are made (default os.TempDir()).
-	TempDir string
-	// TeardownTimeout caps each teardown step and the destroy after a cancel.
-	TeardownTimeout time.Duration
-	// CycleOverride replaces plan.Cycles when > 0 (drill run --cycles).
-	CycleOverride int
-	// Lock takes the scenario's run lock, so one scenario runs once at a
+	store    *results.Store
+	logger   *zap.Logger
+	observer Observer
+	prompter Prompter
+	// keepOnFailure skips teardown and destroy of a cycle whose step
+	// failed, so an SRE can debug the environment; the run says how to
+	// clean up.
+	keepOnFailure bool
+	trigger       string
+	tools         map[string]string
+	// tempDir is where cycle workdirs are made (default os.TempDir()).
+	tempDir string
+	// teardownTimeout caps each teardown step and the destroy after a
+	// cancel (DefaultTeardownTimeout when zero).
+	teardownTimeout time.Duration
+	// cycles replaces plan.Cycles when > 0 (drill run --cycles).
+	cycles int
+	// lock takes the scenario's run lock, so one scenario runs once at a
 	// time; a busy scenario makes Run return a *results.BusyError, unless
-	// WaitLock, which waits for the other run to end.
-	Lock     bool
-	WaitLock bool
-	// Redactor is the redactor of the whole invocation, which drill's
-	// stdout and stderr go through: the run adds its secrets (and the
-	// sensitive outputs it learns) to it, so they are masked wherever drill
-	// prints. Nil: the run has a redactor of its own.
-	Redactor *drills.Redactor
+	// waitLock, which waits for the other run to end.
+	lock     bool
+	waitLock bool
+	// redactor is the redactor of the whole invocation (see WithRedactor);
+	// nil: each run has a redactor of its own.
+	redactor *drills.Redactor
 }
+
+// Option configures a Runner.
+type Option func(*Runner)
+
+// New returns a Runner that records its runs in store.
+func New(store *results.Store, opts ...Option) *Runner {
+	r := &Runner{store: store, logger: zap.NewNop()}
+	for _, o := range opts {
+		o(r)
+	}
+	if r.logger == nil {
+		r.logger = zap.NewNop()
+	}
+	return r
+}
+
+// WithLogger sets the logger of drill's own diagnostics.
+func WithLogger(l *zap.Logger) Option { return func(r *Runner) { r.logger = l } }
+
+// WithObserver sets what receives the run's events (the live progress).
+func WithObserver(o Observer) Option { return func(r *Runner) { r.observer = o } }
+
+// WithPrompter sets who confirms manual steps; without one, they fail.
+func WithPrompter(p Prompter) Option { return func(r *Runner) { r.prompter = p } }
+
+// WithKeepOnFailure keeps a failed cycle's environment for debugging
+// (--keep-on-failure): its teardown and destroy are skipped, no further
+// cycle runs, and the run says how to clean up.
+func WithKeepOnFailure(keep bool) Option { return func(r *Runner) { r.keepOnFailure = keep } }
+
+// WithTrigger records what started the runs: manual (the default),
+// schedule or ci.
+func WithTrigger(t string) Option { return func(r *Runner) { r.trigger = t } }
+
+// WithTools records the versions of the tools drill found in every run.
+func WithTools(tools map[string]string) Option { return func(r *Runner) { r.tools = tools } }
+
+// WithTempDir sets where cycle workdirs are made (default os.TempDir()).
+func WithTempDir(dir string) Option { return func(r *Runner) { r.tempDir = dir } }
+
+// WithTeardownTimeout caps each teardown step and the destroy after an
+// interrupt (DefaultTeardownTimeout when zero or less).
+func WithTeardownTimeout(d time.Duration) Option { return func(r *Runner) { r.teardownTimeout = d } }
+
+// WithCycles replaces the plan's cycles when n > 0 (drill run --cycles).
+func WithCycles(n int) Option { return func(r *Runner) { r.cycles = n } }
+
+// WithLock takes the scenario's run lock for each run, so a scenario runs
+// once at a time: a busy scenario makes Run return a *results.BusyError,
+// or, with wait, waits for the other run to end.
+func WithLock(wait bool) Option {
+	return func(r *Runner) { r.lock, r.waitLock = true, wait }
+}
+
+// WithRedactor sets the redactor of the whole invocation, which drill's
+// stdout and stderr go through: each run adds its secrets (and the
+// sensitive outputs it learns) to it, so they are masked wherever drill
+// prints.
+func WithRedactor(red *drills.Redactor) Option { return func(r *Runner) { r.redactor = red } }
 
 // run holds the state of one drill while it executes.
 type run struct {
-	r        *Runner
-	plan     *Plan
+	r    *Runner
+	plan *Plan
+	// store is the Runner's store with the run's redaction and an
+	// absolute folder.
+	store    *results.Store
 	doc      *results.Run
 	redactor *drills.Redactor
 	log      *zap.Logger
@@ -102,17 +166,15 @@ type run struct {
 // also stored. The error is non-nil only when the document could not be
 // written (the drill's own failures are in the document).
 func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
-	log := r.Logger
-	if log == nil {
-		log = zap.NewNop()
-	}
-	if !filepath.IsAbs(r.Store.Dir) {
+	log := r.logger
+	store := r.store
+	if !filepath.IsAbs(store.Dir) {
 		// Every path handed to steps and written into documents derives
 		// from the store's folder: it must not depend on drill's cwd.
-		if abs, err := filepath.Abs(r.Store.Dir); err == nil {
-			st := *r.Store
+		if abs, err := filepath.Abs(store.Dir); err == nil {
+			st := *store
 			st.Dir = abs
-			r.Store = &st
+			store = &st
 		}
 	}
 	started := time.Now()
@@ -123,9 +185,9 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 		RunID:       results.NewRunID(now),
 		Scenario:    p.Scenario,
 		Source:      p.sourceRecord(ctx),
-		Trigger:     r.Trigger,
+		Trigger:     r.trigger,
 		Host:        hostInfo(),
-		Tools:       r.Tools,
+		Tools:       r.tools,
 		Status:      results.StatusRunning,
 		StartedAt:   now,
 		BudgetMs:    p.Budget.Milliseconds(),
@@ -138,20 +200,20 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 	}
 	x := &run{
 		r: r, plan: p, doc: doc, ctx: ctx, started: started,
-		redactor: r.redactor(p.Secrets),
+		redactor: r.runRedactor(p.Secrets),
 		log:      log.With(zap.String("run", doc.RunID), zap.String("scenario", p.Scenario.Name)),
 	}
 	// Every document the run writes goes through its redactor, whatever
 	// field a secret reached.
-	r.Store = r.Store.WithRedaction(x.redactor.RedactBytes)
-	if r.Lock {
+	x.store = store.WithRedaction(x.redactor.RedactBytes)
+	if r.lock {
 		release, err := x.lock()
 		if err != nil {
 			return nil, err
 		}
 		defer release()
 	}
-	if err := r.Store.WriteRun(doc); err != nil {
+	if err := x.store.WriteRun(doc); err != nil {
 		return doc, fmt.Errorf("write run document: %w", err)
 	}
 	x.snaps = newSnapshotter(x.saveSnapshot, x.log)
@@ -159,13 +221,13 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 	// The ledger records what the run creates before it is created, so that
 	// `drill gc` can remove it after a kill -9. Processes come first: every
 	// step carries DRILL_RUN_ID, and so does whatever it starts.
-	x.ledger = r.Store.Ledger(p.Scenario.Name, doc.RunID)
+	x.ledger = x.store.Ledger(p.Scenario.Name, doc.RunID)
 	x.ledgerCreate(results.LedgerEntry{ID: "processes", Kind: results.LedgerProcesses, RunID: doc.RunID})
 	x.emit(Event{Kind: RunStarted, Run: doc})
 
 	cycles := p.Cycles
-	if r.CycleOverride > 0 {
-		cycles = r.CycleOverride
+	if r.cycles > 0 {
+		cycles = r.cycles
 	}
 	for i := 1; i <= cycles; i++ {
 		if ctx.Err() != nil {
@@ -188,18 +250,20 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 	}
 	x.emit(Event{Kind: RunFinished, Run: doc})
 	x.snaps.flush()
-	if err := r.Store.FinishRun(doc); err != nil {
+	if err := x.store.FinishRun(doc); err != nil {
 		return doc, fmt.Errorf("write run document: %w", err)
 	}
 	return doc, nil
 }
 
-func (r *Runner) redactor(secrets []string) *drills.Redactor {
-	if r.Redactor == nil {
+// runRedactor is the redactor of one run: the invocation's, with the run's
+// secrets added, or one of its own.
+func (r *Runner) runRedactor(secrets []string) *drills.Redactor {
+	if r.redactor == nil {
 		return drills.NewRedactor(secrets...)
 	}
-	r.Redactor.Add(secrets...)
-	return r.Redactor
+	r.redactor.Add(secrets...)
+	return r.redactor
 }
 
 // lock takes the scenario's run lock. A busy scenario is an error, unless
@@ -208,14 +272,14 @@ func (r *Runner) redactor(secrets []string) *drills.Redactor {
 // duration, and so its budget, do not count the wait.
 func (x *run) lock() (func(), error) {
 	r, p, doc := x.r, x.plan, x.doc
-	release, err := r.Store.LockScenario(x.ctx, p.Scenario.Name, doc.RunID, false)
+	release, err := x.store.LockScenario(x.ctx, p.Scenario.Name, doc.RunID, false)
 	var busy *results.BusyError
-	if !errors.As(err, &busy) || !r.WaitLock {
+	if !errors.As(err, &busy) || !r.waitLock {
 		return release, err
 	}
 	x.log.Info("waiting for the scenario's other run", zap.String("other", busy.RunID), zap.Int("pid", busy.Pid))
 	x.emit(Event{Kind: Notice, Run: doc, Message: fmt.Sprintf("%s; waiting for it (--wait)", busy)})
-	release, err = r.Store.LockScenario(x.ctx, p.Scenario.Name, doc.RunID, true)
+	release, err = x.store.LockScenario(x.ctx, p.Scenario.Name, doc.RunID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -239,8 +303,8 @@ func (x *run) environmentMissing() bool {
 }
 
 func (x *run) emit(e Event) {
-	if x.r.Observer != nil {
-		x.r.Observer(e)
+	if x.r.observer != nil {
+		x.r.observer(e)
 	}
 }
 
@@ -259,7 +323,7 @@ func (x *run) save() {
 // cycle. It waits for the background writes first, so none overtakes it.
 func (x *run) checkpoint() {
 	x.snaps.flush()
-	if err := x.r.Store.WriteRun(x.doc); err != nil {
+	if err := x.store.WriteRun(x.doc); err != nil {
 		x.noteResultsError(err)
 		x.log.Warn("could not save the run document", zap.Error(err))
 	}
@@ -278,7 +342,7 @@ func (x *run) cycle(index int) {
 		RunID:    x.doc.RunID,
 		Scenario: x.plan.Scenario.Name,
 		Cycle:    index,
-		RunDir:   x.r.Store.RunDir(x.plan.Scenario.Name, x.doc.RunID),
+		RunDir:   x.store.RunDir(x.plan.Scenario.Name, x.doc.RunID),
 		Logger:   log,
 		Redactor: x.redactor,
 		Vars:     map[string]string{},
@@ -290,7 +354,7 @@ func (x *run) cycle(index int) {
 	env.Vars[scenarios.VarRunID] = x.doc.RunID
 	env.Vars[scenarios.VarScenario] = x.plan.Scenario.Name
 	env.Vars[scenarios.VarCycle] = strconv.Itoa(index)
-	env.Vars[scenarios.VarResultsDir] = x.r.Store.Dir
+	env.Vars[scenarios.VarResultsDir] = x.store.Dir
 
 	failed := false // a deploy/verify step or provision failed
 	var target drills.Target
@@ -300,7 +364,7 @@ func (x *run) cycle(index int) {
 	// step of the provision phase so its time is visible.
 	pinned, cloned := x.doc.Source.Commit, ""
 	prep := x.record(c, env, Step{Name: "workdir", Kind: "workdir", Phase: results.PhaseProvision, Timeout: x.plan.DefaultTimeout}, func(ctx context.Context, env *drills.Env) error {
-		dir := workdirPath(x.r.TempDir, x.plan.Scenario.Name, x.doc.RunID, index)
+		dir := workdirPath(x.r.tempDir, x.plan.Scenario.Name, x.doc.RunID, index)
 		env.Workdir = dir
 		env.Vars[scenarios.VarWorkdir] = dir
 		c.Workdir = dir
@@ -390,7 +454,7 @@ func (x *run) cycle(index int) {
 		x.checkIdempotent(env, target)
 	}
 
-	keep := failed && x.r.KeepOnFailure && x.ctx.Err() == nil
+	keep := failed && x.r.keepOnFailure && x.ctx.Err() == nil
 	if failed && target != nil {
 		x.exportLogs(c, env, target)
 	}
@@ -455,7 +519,7 @@ func (x *run) cycle(index int) {
 	if keep {
 		x.keptWorkdirs = append(x.keptWorkdirs, c.Workdir)
 		x.stopAfterCycle = true
-		x.emit(Event{Kind: Notice, Run: x.doc, Cycle: c, Message: keepMessage(x.plan, env, target, x.r.Store.Location())})
+		x.emit(Event{Kind: Notice, Run: x.doc, Cycle: c, Message: keepMessage(x.plan, env, target, x.store.Location())})
 	} else {
 		x.sweepProcesses(c, index)
 		x.removeWorkdir(c, env, log)
@@ -581,7 +645,7 @@ func (x *run) exportLogs(c *results.Cycle, env *drills.Env, target drills.Target
 	}
 	for i := len(c.Steps) - 1; i >= 0; i-- {
 		if s := &c.Steps[i]; s.Status != results.StatusPassed && s.Status != results.StatusSkipped {
-			s.Evidence = x.r.Store.Rel(dir)
+			s.Evidence = x.store.Rel(dir)
 			break
 		}
 	}

@@ -179,7 +179,7 @@ func TestRunWritesARunningDocumentAndEmitsEventsInOrder(t *testing.T) {
 		h.plan.Teardown = []runner.Step{step("stop", teardown, time.Minute, sleeper(0))}
 		var events []string
 		var finalStatus results.Status
-		h.runner.Observer = func(e runner.Event) {
+		h.with(runner.WithObserver(func(e runner.Event) {
 			line := eventName(e.Kind)
 			if e.Step != nil {
 				line += " " + e.Step.Name + " " + string(e.Step.Status)
@@ -188,7 +188,7 @@ func TestRunWritesARunningDocumentAndEmitsEventsInOrder(t *testing.T) {
 				finalStatus = e.Run.Status
 			}
 			events = append(events, line)
-		}
+		}))
 
 		doc := h.run(t.Context())
 
@@ -521,7 +521,7 @@ func TestRunTeardownTimeout(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				h := newHarness(t)
-				h.runner.TeardownTimeout = 3 * time.Second
+				h.with(runner.WithTeardownTimeout(3 * time.Second))
 				h.plan.Cycles = 1
 				ctx, cancel := context.WithCancel(t.Context())
 				defer cancel()
@@ -800,11 +800,11 @@ func TestRunManualStep(t *testing.T) {
 			h := newHarness(t)
 			h.plan.Cycles = 1
 			var asked []string
-			h.runner.Prompter = fakePrompter{confirm: func(_ context.Context, step, instructions string) error {
+			h.with(runner.WithPrompter(fakePrompter{confirm: func(_ context.Context, step, instructions string) error {
 				asked = append(asked, step+": "+instructions)
 				time.Sleep(7 * time.Second) // the operator takes their time
 				return nil
-			}}
+			}}))
 			h.plan.Steps = []runner.Step{approve, step("healthy", verify, time.Minute, sleeper(time.Second))}
 
 			doc := h.run(t.Context())
@@ -827,13 +827,13 @@ func TestRunKeepOnFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t)
 		h.plan.Cycles = 1
-		h.runner.KeepOnFailure = true
+		h.with(runner.WithKeepOnFailure(true))
 		var notices []string
-		h.runner.Observer = func(e runner.Event) {
+		h.with(runner.WithObserver(func(e runner.Event) {
 			if e.Kind == runner.Notice {
 				notices = append(notices, e.Message)
 			}
-		}
+		}))
 		h.plan.Steps = []runner.Step{step("deploy", deploy, time.Minute, func(context.Context, *drills.Env) error {
 			return errors.New("exit status 2")
 		})}
@@ -961,7 +961,7 @@ func TestRunKeepOnFailureStopsAfterTheKeptCycle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t)
 		h.plan.Cycles = 3
-		h.runner.KeepOnFailure = true
+		h.with(runner.WithKeepOnFailure(true))
 		h.plan.Steps = []runner.Step{step("deploy", deploy, time.Minute, func(context.Context, *drills.Env) error {
 			return errors.New("exit status 2")
 		})}

@@ -44,7 +44,7 @@ func (x *run) recordTeardown(c *results.Cycle, env *drills.Env, s Step, fn drill
 		s.Phase = results.PhaseTeardown
 	}
 	if x.ctx.Err() != nil {
-		limit := x.r.TeardownTimeout
+		limit := x.r.teardownTimeout
 		if limit <= 0 {
 			limit = DefaultTeardownTimeout
 		}
@@ -77,12 +77,12 @@ func (x *run) owner(s Step) string {
 // exec is the heart of the runner: one step, its attempts, its log and its record.
 func (x *run) exec(parent context.Context, c *results.Cycle, env *drills.Env, s Step, fn drills.StepFunc) results.Status {
 	start := time.Now()
-	logPath := x.r.Store.LogPath(x.plan.Scenario.Name, x.doc.RunID, env.Cycle, len(c.Steps), s.Name)
+	logPath := x.store.LogPath(x.plan.Scenario.Name, x.doc.RunID, env.Cycle, len(c.Steps), s.Name)
 	c.Steps = append(c.Steps, results.Step{
 		Name: s.Name, Kind: s.Kind, Phase: s.Phase, Owner: x.owner(s),
 		Status: results.StatusRunning, StartedAt: utc(start),
 		TimeoutMs: s.Timeout.Milliseconds(), Manual: s.Manual != "",
-		Log: x.r.Store.Rel(logPath),
+		Log: x.store.Rel(logPath),
 	})
 	rec := &c.Steps[len(c.Steps)-1]
 	x.save()
@@ -178,10 +178,10 @@ func (x *run) attempts(parent context.Context, env *drills.Env, s Step, fn drill
 // confirm asks the operator to do a manual step. Unattended, the step fails:
 // the runbook is not automated.
 func (x *run) confirm(ctx context.Context, s Step) error {
-	if x.r.Prompter == nil {
+	if x.r.prompter == nil {
 		return &drills.ManualStepError{Step: s.Name}
 	}
-	return x.r.Prompter.Confirm(ctx, s.Name, s.Manual)
+	return x.r.prompter.Confirm(ctx, s.Name, s.Manual)
 }
 
 // classify maps a step's error onto a status and a reason of the closed set.
@@ -238,7 +238,7 @@ func isTimeout(err error) bool {
 // whether a log file was made.
 func (x *run) openLog(path string, log *zap.Logger) (*stepOutput, *tailBuffer, func() (bool, error)) {
 	tail := newTailBuffer(tailLines)
-	file := &logFile{path: path, rel: x.r.Store.Rel(path), log: log}
+	file := &logFile{path: path, rel: x.store.Rel(path), log: log}
 	w := x.redactor.Writer(io.MultiWriter(file, tail))
 	return &stepOutput{w: w}, tail, func() (bool, error) {
 		_ = w.Close()

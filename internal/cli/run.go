@@ -130,20 +130,18 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			r := &runner.Runner{
-				Store:           openStore(a),
-				Logger:          log,
-				Observer:        display.observe,
-				Prompter:        newPrompter(a.streams, a.terminal),
-				Redactor:        a.redactor,
-				KeepOnFailure:   f.keepOnFailure,
-				Trigger:         trigger(f.trigger),
-				Tools:           tools,
-				TeardownTimeout: f.teardown,
-				CycleOverride:   f.cycles,
-				Lock:            true,
-				WaitLock:        f.wait,
-			}
+			r := runner.New(openStore(a),
+				runner.WithLogger(log),
+				runner.WithObserver(display.observe),
+				runner.WithPrompter(newPrompter(a.streams, a.terminal)),
+				runner.WithRedactor(a.redactor),
+				runner.WithKeepOnFailure(f.keepOnFailure),
+				runner.WithTrigger(trigger(f.trigger)),
+				runner.WithTools(tools),
+				runner.WithTeardownTimeout(f.teardown),
+				runner.WithCycles(f.cycles),
+				runner.WithLock(f.wait),
+			)
 			if ctx.Err() != nil {
 				errs[i] = ctx.Err()
 				return
