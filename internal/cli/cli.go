@@ -250,6 +250,7 @@ successfully redeploy by following scripts" holds.`,
 		newReportCommand(a),
 		newServeCommand(a),
 		newSchemaCommand(a),
+		newRelayCommand(),
 	)
 	return root, a
 }
