@@ -312,10 +312,18 @@ func (x *run) emit(e Event) {
 // evidence. It is called before and after every step, so the write happens
 // in the background and is not flushed to disk (Store.SaveRun): encoding
 // the growing document and two fsyncs per call cost more than a fast step.
-// A failed write is logged, not fatal: the drill goes on and the final
-// write reports the problem.
+// What changed waits up to snapshotEvery to be written with what follows,
+// except a step's start (saveNow). A failed write is logged, not fatal: the
+// drill goes on and the final write reports the problem.
 func (x *run) save() {
-	x.snaps.put(x.doc)
+	x.snaps.put(x.doc, false)
+}
+
+// saveNow is save for a step that starts: its record is written without
+// waiting out the interval, so that the document of a drill killed during
+// the step names it.
+func (x *run) saveNow() {
+	x.snaps.put(x.doc, true)
 }
 
 // checkpoint writes the document and flushes it to disk, at the end of each

@@ -168,12 +168,11 @@ func TestRunWritesARunningDocumentAndEmitsEventsInOrder(t *testing.T) {
 		h.plan.Cycles = 1
 		var during *results.Run
 		h.plan.Steps = []runner.Step{step("probe", deploy, time.Minute, func(_ context.Context, env *drills.Env) error {
-			// The runner writes the document in the background, at most
-			// every 100 ms: let it (the bubble's clock, no real wait).
-			time.Sleep(time.Second)
+			// The runner writes the document in the background: let it finish.
 			synctest.Wait()
 			doc, err := results.ReadRun(h.store.RunPath("demo", env.RunID))
 			during = doc
+			time.Sleep(time.Second)
 			return err
 		})}
 		h.plan.Teardown = []runner.Step{step("stop", teardown, time.Minute, sleeper(0))}

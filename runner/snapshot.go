@@ -11,10 +11,13 @@ import (
 )
 
 // snapshotEvery is the least time between two background writes of the
-// running document. Fast steps would otherwise have it rewritten twice
-// each (a temporary file, its encoding, a rename: most of drill's own cost
-// per step, measured with pprof); a killed drill's document is at most this
-// much behind, and every cycle's end and the run's end are written at once.
+// running document, unless a step starts. Fast steps would otherwise have
+// it rewritten twice each (a temporary file, its encoding, a rename: most
+// of drill's own cost per step, measured with pprof). A step's start is
+// written at once (put with now), so that a killed drill's document names
+// the step it died in; a step's end waits, and is carried by the next
+// step's start, the end of the cycle (written at once too) or the next
+// write at most snapshotEvery later.
 const snapshotEvery = 100 * time.Millisecond
 
 // snapshotter writes copies of the running document in the background, so
@@ -33,6 +36,7 @@ type snapshotter struct {
 	next     *results.Run // newest copy not yet written
 	busy     bool         // a copy is being written
 	flushing int          // callers of flush waiting
+	now      bool         // the copy waiting must not wait out the interval
 	closed   bool
 	hurry    chan struct{} // ends the wait between two writes
 	done     chan struct{}
@@ -61,7 +65,7 @@ func (s *snapshotter) loop() {
 		case <-s.hurry:
 		default:
 		}
-		if wait := snapshotEvery - time.Since(last); wait > 0 && s.flushing == 0 && !s.closed {
+		if wait := snapshotEvery - time.Since(last); wait > 0 && s.flushing == 0 && !s.closed && !s.now {
 			s.mu.Unlock()
 			t := time.NewTimer(wait)
 			select {
@@ -73,7 +77,7 @@ func (s *snapshotter) loop() {
 			continue
 		}
 		doc := s.next
-		s.next, s.busy = nil, true
+		s.next, s.busy, s.now = nil, true, false
 		s.mu.Unlock()
 		last = time.Now()
 		if err := s.save(doc); err != nil {
@@ -85,11 +89,16 @@ func (s *snapshotter) loop() {
 	}
 }
 
-// put hands over a copy of doc to be written.
-func (s *snapshotter) put(doc *results.Run) {
+// put hands over a copy of doc to be written; with now, as soon as the
+// write under way (if any) is done, without waiting out the interval.
+func (s *snapshotter) put(doc *results.Run, now bool) {
 	c := snapshot(doc)
 	s.mu.Lock()
 	s.next = c
+	if now {
+		s.now = true
+		s.wake()
+	}
 	s.mu.Unlock()
 	s.cond.Broadcast()
 }

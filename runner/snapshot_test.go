@@ -34,11 +34,11 @@ func TestSnapshotterWritesTheNewestCopyAndFlushWaits(t *testing.T) {
 		defer s.close()
 
 		doc := &results.Run{Status: "a", Cycles: []results.Cycle{{Index: 1, Steps: []results.Step{{Name: "one"}}}}}
-		s.put(doc)
+		s.put(doc, false)
 		synctest.Wait() // the writer is busy with "a"
 		for _, st := range []results.Status{"b", "c", "d"} {
 			doc.Status = st
-			s.put(doc)
+			s.put(doc, false)
 		}
 		// The copy is taken at put: changing the document afterwards does not
 		// reach what is written.
@@ -83,19 +83,50 @@ func TestSnapshotterCoalescesWithinTheInterval(t *testing.T) {
 		}
 
 		doc := &results.Run{Status: "a"}
-		s.put(doc)
+		s.put(doc, false)
 		assert.Equal(t, []string{"a"}, got(), "the first copy is written at once")
 		for _, st := range []results.Status{"b", "c"} {
 			doc.Status = st
-			s.put(doc)
+			s.put(doc, false)
 		}
 		assert.Equal(t, []string{"a"}, got(), "copies within the interval wait")
 		time.Sleep(snapshotEvery) // the bubble's clock: no real wait
 		assert.Equal(t, []string{"a", "c"}, got(), "the newest is written once the interval is over")
 
 		doc.Status = "d"
-		s.put(doc)
+		s.put(doc, false)
 		s.flush()
 		assert.Equal(t, []string{"a", "c", "d"}, got(), "flush does not wait out the interval")
+	})
+}
+
+// A step's start (put with now) is written as soon as the writer is free,
+// without waiting out the interval.
+func TestSnapshotterWritesAStartAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			mu    sync.Mutex
+			saved []string
+		)
+		s := newSnapshotter(func(r *results.Run) error {
+			mu.Lock()
+			saved = append(saved, string(r.Status))
+			mu.Unlock()
+			return nil
+		}, zap.NewNop())
+		defer s.close()
+		doc := &results.Run{Status: "end-of-workdir"}
+		s.put(doc, false)
+		synctest.Wait() // written: the interval starts
+		start := time.Now()
+		doc.Status = "end-of-provision"
+		s.put(doc, false)
+		doc.Status = "start-of-deploy"
+		s.put(doc, true)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Equal(t, []string{"end-of-workdir", "start-of-deploy"}, saved, "the start carries the end before it")
+		assert.Equal(t, start, time.Now(), "no wait for the interval (the bubble's clock did not move)")
 	})
 }

@@ -85,7 +85,7 @@ func (x *run) exec(parent context.Context, c *results.Cycle, env *drills.Env, s 
 		Log: x.store.Rel(logPath),
 	})
 	rec := &c.Steps[len(c.Steps)-1]
-	x.save()
+	x.saveNow()
 	x.emit(Event{Kind: StepStarted, Run: x.doc, Cycle: c, Step: rec})
 	log := env.ZapLogger().With(zap.String("step", s.Name), zap.String("phase", s.Phase))
 
