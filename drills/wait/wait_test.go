@@ -4,14 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/apply"
@@ -171,10 +178,106 @@ spec:
 		assert.Contains(t, ev.Evidence, "| hello: failing on purpose")
 	})
 
+	t.Run("a watch cut by the network is listed and watched again", func(t *testing.T) {
+		// Every connection of this wait goes through a TCP proxy that the
+		// test cuts while the wait watches a Deployment that does not
+		// exist yet; the Deployment is then created behind the wait's
+		// back. The wait must list again, see it and finish.
+		kubeconfig, err := kube.KubeconfigPath(env)
+		require.NoError(t, err)
+		cfg, err := clientcmd.LoadFromFile(kubeconfig)
+		require.NoError(t, err)
+		p := newCutProxy(t, cfg)
+		proxied := filepath.Join(t.TempDir(), "kubeconfig")
+		require.NoError(t, clientcmd.WriteToFile(*cfg, proxied))
+		out := &kubetest.Buffer{}
+		penv := &drills.Env{RunID: env.RunID, Scenario: env.Scenario, Cycle: 1, Workdir: env.Workdir,
+			Vars: map[string]string{"KUBECONFIG": proxied}, Log: out}
+
+		done := make(chan error, 1)
+		go func() {
+			done <- wait.New([]string{"deployment/late"}, "drill-wait").Run(timeoutCtx(t, 2*time.Minute), penv)
+		}()
+		require.Eventually(t, func() bool { return strings.Contains(out.String(), "deployment.apps/late -n drill-wait: NotFound") },
+			30*time.Second, 20*time.Millisecond, "the wait watches the missing Deployment")
+		before := p.accepted()
+		p.cut()
+		write(t, "late.yaml", kubetest.HelloDeployment("late", "", image, 1))
+		require.NoError(t, apply.New("late.yaml", "drill-wait").Run(context.Background(), env))
+		select {
+		case err := <-done:
+			require.NoError(t, err, "wait log:\n%s", out.String())
+		case <-time.After(2 * time.Minute):
+			require.FailNow(t, "the wait did not end", "wait log:\n%s", out.String())
+		}
+		assert.Contains(t, out.String(), "deployment.apps/late -n drill-wait: Current")
+		assert.Greater(t, p.accepted(), before, "the wait connected again after the cut")
+	})
+
 	t.Run("resource that never appears", func(t *testing.T) {
 		err := wait.New([]string{"deployment/never-created"}, "drill-wait").Run(timeoutCtx(t, 3*time.Second), env)
 		var ev *drills.EvidenceError
 		require.ErrorAs(t, err, &ev)
 		assert.Contains(t, ev.Evidence, "deployment.apps/never-created -n drill-wait: NotFound: not found")
 	})
+}
+
+// cutProxy forwards TCP connections to the API server of a kubeconfig's
+// current context and can cut every one of them at once, as a network
+// failure would. It rewrites the kubeconfig's server to itself; TLS passes
+// through (kind's serving certificate names 127.0.0.1).
+type cutProxy struct {
+	mu    sync.Mutex
+	conns []net.Conn
+	count int
+}
+
+func newCutProxy(t *testing.T, cfg *clientcmdapi.Config) *cutProxy {
+	t.Helper()
+	cluster := cfg.Clusters[cfg.Contexts[cfg.CurrentContext].Cluster]
+	u, err := url.Parse(cluster.Server)
+	require.NoError(t, err)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
+	cluster.Server = "https://" + l.Addr().String()
+	p := &cutProxy{}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.count++
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
+			go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
+		}
+	}()
+	t.Cleanup(p.cut)
+	return p
+}
+
+// cut closes every connection made so far.
+func (p *cutProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+}
+
+// accepted is how many connections the proxy forwarded.
+func (p *cutProxy) accepted() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.count
 }
