@@ -31,7 +31,15 @@ func writeFileAtomicFunc(path string, write func(w io.Writer) error) error {
 // killed at any moment still sees a whole file, only a power cut or a kernel
 // crash may lose the newest content. It is for snapshots that a synced write
 // supersedes later, where two fsyncs per write would dominate the cost.
+// Where it can, it trades places with a spare file instead of creating one
+// (exchangeFile).
 func writeFileAtomicNoSync(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create folder: %w", err)
+	}
+	if done, err := exchangeFile(path, data); done || err != nil {
+		return err
+	}
 	return replaceFile(path, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
@@ -76,6 +84,9 @@ func replaceFile(path string, write func(w io.Writer) error, durable bool) (err 
 		return fmt.Errorf("rename into place: %w", err)
 	}
 	if durable {
+		// The snapshots' spare (exchangeFile) is not needed once the
+		// document is final; best effort, it is hidden anyway.
+		_ = os.Remove(sparePath(path))
 		syncDir(dir)
 	}
 	return nil

@@ -3,6 +3,7 @@ package results
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -31,13 +32,24 @@ func TestSaveRunWritesTheSameDocumentAsWriteRun(t *testing.T) {
 	got, err := ReadRun(s.RunPath("local-web", r.RunID))
 	require.NoError(t, err)
 	assert.Equal(t, StatusPassed, got.Status, "the newer document replaced the older")
-	entries, err := os.ReadDir(filepath.Dir(s.RunPath("local-web", r.RunID)))
-	require.NoError(t, err)
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
+	names := func() (visible, hidden []string) {
+		entries, err := os.ReadDir(filepath.Dir(s.RunPath("local-web", r.RunID)))
+		require.NoError(t, err)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".") {
+				hidden = append(hidden, e.Name())
+			} else {
+				visible = append(visible, e.Name())
+			}
+		}
+		return visible, hidden
 	}
-	assert.Equal(t, []string{r.RunID + ".json"}, names, "no temporary file is left")
+	visible, hidden := names()
+	assert.Equal(t, []string{r.RunID + ".json"}, visible, "no temporary file is visible")
+	assert.Subset(t, []string{"." + r.RunID + ".json.spare"}, hidden, "at most the snapshots' spare, hidden")
+	require.NoError(t, s.WriteRun(r))
+	_, hidden = names()
+	assert.Empty(t, hidden, "a synced write leaves no spare")
 
 	bad := simpleRun("", testStart, 1, StatusPassed, true)
 	require.ErrorIs(t, s.SaveRun(bad), ErrInvalidRun)
