@@ -27,9 +27,11 @@ func exchangeFile(path string, data []byte) (bool, error) {
 	if err != nil {
 		return false, nil
 	}
+	// The mode of a document, whatever the umask (as replaceFile does).
+	merr := f.Chmod(0o644)
 	_, werr := f.Write(data)
 	cerr := f.Close()
-	if werr != nil || cerr != nil {
+	if merr != nil || werr != nil || cerr != nil {
 		_ = os.Remove(spare)
 		return false, nil
 	}

@@ -59,29 +59,35 @@ func TestSnapshotterWritesTheNewestCopyAndFlushWaits(t *testing.T) {
 	})
 }
 
+// statusWriter is a snapshotter writing into a list of the statuses it
+// wrote; written waits until the bubble's goroutines are idle and returns
+// that list.
+func statusWriter(t *testing.T) (s *snapshotter, written func() []string) {
+	var (
+		mu    sync.Mutex
+		saved []string
+	)
+	s = newSnapshotter(func(r *results.Run) error {
+		mu.Lock()
+		saved = append(saved, string(r.Status))
+		mu.Unlock()
+		return nil
+	}, zap.NewNop())
+	t.Cleanup(s.close)
+	return s, func() []string {
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(saved)
+	}
+}
+
 // Copies handed over within snapshotEvery of a write are not written one by
 // one: the newest is written when the interval is over, or at once by a
 // flush.
 func TestSnapshotterCoalescesWithinTheInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var (
-			mu    sync.Mutex
-			saved []string
-		)
-		s := newSnapshotter(func(r *results.Run) error {
-			mu.Lock()
-			saved = append(saved, string(r.Status))
-			mu.Unlock()
-			return nil
-		}, zap.NewNop())
-		defer s.close()
-		got := func() []string {
-			synctest.Wait()
-			mu.Lock()
-			defer mu.Unlock()
-			return slices.Clone(saved)
-		}
-
+		s, got := statusWriter(t)
 		doc := &results.Run{Status: "a"}
 		s.put(doc, false)
 		assert.Equal(t, []string{"a"}, got(), "the first copy is written at once")
@@ -104,29 +110,16 @@ func TestSnapshotterCoalescesWithinTheInterval(t *testing.T) {
 // without waiting out the interval.
 func TestSnapshotterWritesAStartAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var (
-			mu    sync.Mutex
-			saved []string
-		)
-		s := newSnapshotter(func(r *results.Run) error {
-			mu.Lock()
-			saved = append(saved, string(r.Status))
-			mu.Unlock()
-			return nil
-		}, zap.NewNop())
-		defer s.close()
+		s, got := statusWriter(t)
 		doc := &results.Run{Status: "end-of-workdir"}
 		s.put(doc, false)
-		synctest.Wait() // written: the interval starts
+		assert.Equal(t, []string{"end-of-workdir"}, got())
 		start := time.Now()
 		doc.Status = "end-of-provision"
 		s.put(doc, false)
 		doc.Status = "start-of-deploy"
 		s.put(doc, true)
-		synctest.Wait()
-		mu.Lock()
-		defer mu.Unlock()
-		assert.Equal(t, []string{"end-of-workdir", "start-of-deploy"}, saved, "the start carries the end before it")
+		assert.Equal(t, []string{"end-of-workdir", "start-of-deploy"}, got(), "the start carries the end before it")
 		assert.Equal(t, start, time.Now(), "no wait for the interval (the bubble's clock did not move)")
 	})
 }
