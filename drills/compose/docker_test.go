@@ -57,7 +57,14 @@ func appBinary(t *testing.T) string {
 	return appBin
 }
 
-const appDockerfile = "FROM scratch\nCOPY app /app\nEXPOSE 8080\nENTRYPOINT [\"/app\"]\n"
+// appDockerfile is the image of a test's stack. Its LABEL, first, names the
+// stack: the parallel tests build the same binary, and without it their
+// images would share the builder's cached layers, so that one test's down
+// (which removes the images it built, their layers with them) could pull a
+// layer from under another test's build ("failed to get digest").
+func appDockerfile(project string) string {
+	return "FROM scratch\nLABEL drill.test.stack=" + project + "\nCOPY app /app\nEXPOSE 8080\nENTRYPOINT [\"/app\"]\n"
+}
 
 // stack is a compose project of one test: a workdir with the app binary,
 // its Dockerfile and compose.yaml, and an environment like a cycle's.
@@ -75,8 +82,8 @@ func newStack(t *testing.T, composeYAML string, opts ...Option) *stack {
 	bin, err := os.ReadFile(appBinary(t))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(work, "app"), bin, 0o755))
-	writeFiles(t, work, map[string]string{"Dockerfile": appDockerfile, "compose.yaml": composeYAML})
 	project := "drill-test-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")) + "-" + randomHex(t)
+	writeFiles(t, work, map[string]string{"Dockerfile": appDockerfile(project), "compose.yaml": composeYAML})
 	log := &testtools.Buffer{}
 	env := &drills.Env{RunID: "20261127T000000Z-" + randomHex(t), Scenario: "test", Cycle: 1, Workdir: work, RunDir: t.TempDir(),
 		Vars: stepVars(), Log: log}
