@@ -14,7 +14,7 @@ var (
 	// (an index where a run was expected, for example).
 	ErrWrongKind = errors.New("wrong document kind")
 	// ErrNotFinished means FinishRun got a run whose status is still running:
-	// the index and the history only ever describe finished runs.
+	// the index and latest.json only ever describe finished runs.
 	ErrNotFinished = errors.New("run is not finished")
 	// ErrInvalidRun means a run cannot be stored because a field that names
 	// its files (scenario name, run ID) is missing or unsafe as a file name.

@@ -11,8 +11,8 @@ func CheckScenarioName(name string) error {
 }
 
 // CheckRunID returns an error wrapping ErrInvalidRun when id cannot be a run
-// ID: as CheckScenarioName, and "latest" is reserved (latest.json, which
-// older drills wrote, is not a run).
+// ID: as CheckScenarioName, and "latest" is reserved (latest.json is the copy
+// of the newest finished run, not a run).
 func CheckRunID(id string) error {
 	return checkName("run ID", id, "latest")
 }

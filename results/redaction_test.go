@@ -23,7 +23,7 @@ func mask(secret string) func([]byte) []byte {
 }
 
 // A store with redaction masks a secret in any field of every document it
-// writes, and derives the index and the history from the
+// writes, and derives latest.json, the index and the history from the
 // masked document.
 func TestWithRedactionMasksEveryDocument(t *testing.T) {
 	const secret = `pa"ss\word<>`

@@ -18,12 +18,9 @@ import (
 
 // File names inside the results folder.
 const (
-	IndexFile = "index.json"
-	// LatestFile is the copy of a scenario's newest finished run that drill
-	// wrote before nothing read it: it is no longer written, and listings
-	// still skip one an older drill left, so it is never taken for a run.
+	IndexFile  = "index.json"
 	LatestFile = "latest.json"
-	// lockFileName serializes index and history updates between drill
+	// lockFileName serializes index and latest.json updates between drill
 	// processes sharing one results folder.
 	lockFileName = "index.json.lock"
 )
@@ -36,7 +33,7 @@ const runIDTimeLayout = "20060102T150405Z"
 //	index.json                     newest finished run of every scenario
 //	<scenario>/<run-id>.json       one DrillRun per run
 //	<scenario>/<run-id>/logs/...   step logs
-//	<scenario>/history.jsonl       one line per finished run
+//	<scenario>/latest.json         copy of the newest finished run
 //
 // Every write is atomic, so a dashboard reading while a drill writes never
 // sees half a document. A Store holds no state beyond Dir: any number of
@@ -53,7 +50,7 @@ type Store struct {
 
 // WithRedaction returns a Store over the same folder that passes every run
 // document it writes through redact (a drills.Redactor's RedactBytes), and
-// derives the index and the history from the redacted
+// derives latest.json, the index and the history from the redacted
 // document. It is the last line of defence: the runner masks secrets where
 // it builds messages, and whatever slips through stops here.
 func (s *Store) WithRedaction(redact func([]byte) []byte) *Store {
@@ -78,6 +75,11 @@ func NewRunID(now time.Time) string {
 
 // IndexPath is <dir>/index.json.
 func (s *Store) IndexPath() string { return filepath.Join(s.Dir, IndexFile) }
+
+// LatestPath is <dir>/<scenario>/latest.json.
+func (s *Store) LatestPath(scenario string) string {
+	return filepath.Join(s.Dir, scenario, LatestFile)
+}
 
 // RunPath is <dir>/<scenario>/<runID>.json, the run's document.
 func (s *Store) RunPath(scenario, runID string) string {
@@ -324,9 +326,9 @@ func (s *Store) writeRun(r *Run) ([]byte, error) {
 
 // FinishRun records a finished run: it writes the run document, then, under
 // an exclusive lock on index.json.lock (so drills finishing at the same time
-// in other processes do not lose each other's updates), replaces the
-// scenario's index.json entry unless a newer run of the scenario is already
-// recorded there, and appends its history line. A run that is still
+// in other processes do not lose each other's updates), replaces
+// <scenario>/latest.json and the scenario's index.json entry unless a newer
+// run of the scenario is already recorded there. A run that is still
 // running is refused with ErrNotFinished.
 func (s *Store) FinishRun(r *Run) error {
 	if r != nil && !r.Status.Finished() {
@@ -348,7 +350,7 @@ func (s *Store) FinishRun(r *Run) error {
 		return fmt.Errorf("finish run: %w", err)
 	}
 	if s.redact != nil {
-		// The index and the history line are derived from
+		// latest.json, the index and the history line are derived from
 		// r: derive them from what was written.
 		var written Run
 		if err := json.Unmarshal(data, &written); err == nil {
@@ -361,6 +363,9 @@ func (s *Store) FinishRun(r *Run) error {
 	}
 	defer unlock()
 
+	if err := s.updateLatest(r, data); err != nil {
+		return fmt.Errorf("finish run %s: %w", r.RunID, err)
+	}
 	idx, err := s.ReadIndex()
 	if err != nil {
 		// A damaged index is rebuilt from the documents, which already
@@ -381,13 +386,26 @@ func (s *Store) FinishRun(r *Run) error {
 	return nil
 }
 
-// lock takes the store-wide lock that serializes index.json and history
+// lock takes the store-wide lock that serializes latest.json and index.json
 // updates, creating the results folder if needed.
 func (s *Store) lock() (unlock func(), err error) {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create results folder: %w", err)
 	}
 	return lockFile(filepath.Join(s.Dir, lockFileName))
+}
+
+// updateLatest writes data to latest.json unless latest.json already holds
+// a newer run (a drill started later that finished first).
+func (s *Store) updateLatest(r *Run, data []byte) error {
+	path := s.LatestPath(r.Scenario.Name)
+	if cur, err := ReadRun(path); err == nil && runBefore(r.StartedAt, r.RunID, cur.StartedAt, cur.RunID) {
+		return nil
+	}
+	if err := writeFileAtomic(path, data); err != nil {
+		return fmt.Errorf("write %s: %w", LatestFile, err)
+	}
+	return nil
 }
 
 // runBefore orders runs by start time, then by run ID, the same order as
@@ -670,11 +688,15 @@ func (s *Store) Runs(scenario string) ([]*Run, []Warning, error) {
 	return runs, warns, nil
 }
 
-// Latest returns the newest finished run document of scenario. A scenario
+// Latest returns the newest finished run of scenario: latest.json, or, when
+// that is missing or damaged, the newest finished run document. A scenario
 // with no finished run gives an error wrapping ErrNoRuns.
 func (s *Store) Latest(scenario string) (*Run, error) {
 	if err := checkName("scenario name", scenario, IndexFile, lockFileName); err != nil {
 		return nil, fmt.Errorf("latest run: %w", err)
+	}
+	if r, err := ReadRun(s.LatestPath(scenario)); err == nil && r.Scenario.Name == scenario {
+		return r, nil
 	}
 	runs, _, err := s.Runs(scenario)
 	if err != nil {

@@ -68,6 +68,7 @@ func TestPaths(t *testing.T) {
 	s := Open("/var/drill-results")
 	assert.Equal(t, "/var/drill-results/local-web/20261127T071500Z-3f9a1c.json", s.RunPath("local-web", "20261127T071500Z-3f9a1c"))
 	assert.Equal(t, "/var/drill-results/local-web/20261127T071500Z-3f9a1c", s.RunDir("local-web", "20261127T071500Z-3f9a1c"))
+	assert.Equal(t, "/var/drill-results/local-web/latest.json", s.LatestPath("local-web"))
 	assert.Equal(t, "/var/drill-results/index.json", s.IndexPath())
 
 	tests := []struct {
@@ -252,7 +253,7 @@ func assertNoTempFiles(t *testing.T, dir string) {
 	require.NoError(t, err)
 }
 
-func TestFinishRunUpdatesTheIndexAndWritesNoLatestCopy(t *testing.T) {
+func TestFinishRunUpdatesLatestAndIndex(t *testing.T) {
 	s := Open(t.TempDir())
 	idx, err := s.ReadIndex()
 	require.NoError(t, err, "a folder without index.json has an empty index")
@@ -266,7 +267,11 @@ func TestFinishRunUpdatesTheIndexAndWritesNoLatestCopy(t *testing.T) {
 	latest, err := s.Latest("local-web")
 	require.NoError(t, err)
 	assert.Equal(t, success.RunID, latest.RunID)
-	assert.NoFileExists(t, filepath.Join(s.Dir, "local-web", LatestFile), "nothing reads a latest.json: none is written")
+	runDoc, err := os.ReadFile(s.RunPath("local-web", success.RunID))
+	require.NoError(t, err)
+	latestDoc, err := os.ReadFile(s.LatestPath("local-web"))
+	require.NoError(t, err)
+	assert.Equal(t, string(runDoc), string(latestDoc), "latest.json is a copy of the run document")
 
 	failure := simpleRun("local-web", testStart.Add(time.Hour), 2, StatusFailed, false)
 	require.NoError(t, s.FinishRun(failure))
@@ -459,9 +464,7 @@ func TestRunsSkipsDamagedDocuments(t *testing.T) {
 	assert.Equal(t, want[2], idx.Scenarios[0].LatestRunID, "the running run is not in the index")
 }
 
-// A latest.json an older drill left is never read: not as the newest run,
-// not as a run.
-func TestLatestIsTheNewestFinishedDocument(t *testing.T) {
+func TestLatestFallsBackToDocuments(t *testing.T) {
 	s := Open(t.TempDir())
 	_, err := s.Latest("local-web")
 	require.ErrorIs(t, err, ErrNoRuns)
@@ -469,7 +472,7 @@ func TestLatestIsTheNewestFinishedDocument(t *testing.T) {
 	r := simpleRun("local-web", testStart, 1, StatusFailed, false)
 	require.NoError(t, s.FinishRun(r))
 	require.NoError(t, s.WriteRun(simpleRun("local-web", testStart.Add(time.Hour), 2, StatusRunning, false)))
-	require.NoError(t, os.WriteFile(filepath.Join(s.Dir, "local-web", LatestFile), []byte("{"), 0o644))
+	require.NoError(t, os.WriteFile(s.LatestPath("local-web"), []byte("{"), 0o644))
 
 	got, err := s.Latest("local-web")
 	require.NoError(t, err)

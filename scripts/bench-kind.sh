@@ -135,7 +135,7 @@ run_drill() {
     cat "$work/drill.stderr" >&2
     die "drill run exited with $code"
   fi
-  doc=$(find "$results/kind-web" -maxdepth 1 -name '*.json' | sort | tail -n 1)
+  doc=$results/kind-web/latest.json
   [[ -f $doc ]] || { cat "$work/drill.stderr" >&2; die "no DrillRun document"; }
   local bad
   bad=$(jq -r '[.cycles[].steps[] | select(.status != "passed") | "\(.name): \(.status)"] | join(", ")' "$doc")

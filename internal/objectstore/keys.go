@@ -21,7 +21,7 @@ import (
 //	                                     reader lists only the scenarios whose
 //	                                     marker is newer than at its last pull
 //
-// index.json and history.jsonl are not in the bucket: they
+// index.json, latest.json and history.jsonl are not in the bucket: they
 // would be read-modify-written by every runner. Each reader derives them in
 // its mirror.
 const (

@@ -18,8 +18,8 @@
 //
 // Objects are written once per version and never read-modify-written: a run
 // document, its ledger and its logs belong to one run, so any number of
-// writers share the bucket without a race. index.json and history.jsonl
-// are derived in the mirror from the listing, never uploaded.
+// writers share the bucket without a race. index.json, latest.json and
+// history.jsonl are derived in the mirror from the listing, never uploaded.
 package objectstore
 
 import (
