@@ -17,8 +17,8 @@ import (
 
 // BenchmarkRunTrueSteps measures the runner's own cost per step: one cycle
 // of 200 steps that do nothing, against a real store (the running document
-// rewritten in the background at most every 100 ms, no log for a step that
-// writes nothing). It is the part of
+// rewritten in the background, every step opening its log file). It is the
+// part of
 // scripts/bench.sh's per-step figures that is not bash starting up.
 func BenchmarkRunTrueSteps(b *testing.B) {
 	const steps = 200

@@ -105,10 +105,7 @@ func (x *run) exec(parent context.Context, c *results.Cycle, env *drills.Env, s 
 	} else if err == nil {
 		rec.Attempts = 1
 	}
-	logged, logErr := closeLog()
-	if !logged && logErr == nil {
-		rec.Log = "" // the step wrote nothing
-	}
+	logErr := closeLog()
 
 	end := time.Now()
 	rec.FinishedAt = utc(end)
@@ -226,41 +223,43 @@ func isTimeout(err error) bool {
 	return ok
 }
 
-// openLog returns the step's log writer, behind the redactor, and a tail
-// buffer of the redacted output for the result document. The log file is
-// created at the step's first byte of output: a step that writes nothing
-// has no log (creating a file costs more than a fast step itself on some
-// disks, 0.3 ms here). The writer never fails the step: when the file
-// cannot be created or written (the disk is full), the output still reaches
-// the tail, the step's process is never blocked or killed by a broken pipe
-// because drill could not log, and the close function returns the first
-// failure, which the runner records as drill's environment failing, and
-// whether a log file was made.
-func (x *run) openLog(path string, log *zap.Logger) (*stepOutput, *tailBuffer, func() (bool, error)) {
+// openLog creates the step's log file behind a redacting writer, and a tail
+// buffer of the redacted output for the result document. The writer never
+// fails the step: when the file cannot be created or written (the disk is
+// full), the output still reaches the tail, the step's process is never
+// blocked or killed by a broken pipe because drill could not log, and the
+// close function returns the first failure, which the runner records as
+// drill's environment failing.
+func (x *run) openLog(path string, log *zap.Logger) (*stepOutput, *tailBuffer, func() error) {
 	tail := newTailBuffer(tailLines)
-	file := &logFile{path: path, rel: x.store.Rel(path), log: log}
+	file := &logFile{path: path}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		file.err = fmt.Errorf("create the log folder of %s: %w", x.store.Rel(path), err)
+	} else if f, err := os.Create(path); err != nil {
+		file.err = fmt.Errorf("create the step log %s: %w", x.store.Rel(path), err)
+	} else {
+		file.f = f
+	}
+	if file.err != nil {
+		log.Warn("could not create the step log", zap.Error(file.err))
+	}
 	w := x.redactor.Writer(io.MultiWriter(file, tail))
-	return &stepOutput{w: w}, tail, func() (bool, error) {
+	return &stepOutput{w: w}, tail, func() error {
 		_ = w.Close()
-		return file.f != nil, file.close()
+		return file.close(x.store.Rel(path))
 	}
 }
 
-// logFile is a step log, created at its first write, that swallows its
-// write errors and remembers the first: a step's output must keep flowing
-// to the tail buffer (and the step's process must not block) whatever
-// happens to the file.
+// logFile is a step log that swallows its write errors and remembers the
+// first: a step's output must keep flowing to the tail buffer (and the
+// step's process must not block) whatever happens to the file.
 type logFile struct {
-	path, rel string
-	log       *zap.Logger
-	f         *os.File
-	err       error
+	path string
+	f    *os.File
+	err  error
 }
 
 func (l *logFile) Write(p []byte) (int, error) {
-	if l.f == nil && l.err == nil && len(p) > 0 {
-		l.create()
-	}
 	if l.f != nil && l.err == nil {
 		if _, err := l.f.Write(p); err != nil {
 			l.err = err
@@ -269,28 +268,15 @@ func (l *logFile) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (l *logFile) create() {
-	if err := os.MkdirAll(filepath.Dir(l.path), 0o755); err != nil {
-		l.err = fmt.Errorf("create the log folder of %s: %w", l.rel, err)
-	} else if f, err := os.Create(l.path); err != nil {
-		l.err = fmt.Errorf("create the step log %s: %w", l.rel, err)
-	} else {
-		l.f = f
-	}
-	if l.err != nil {
-		l.log.Warn("could not create the step log", zap.Error(l.err))
-	}
-}
-
 // close closes the file and returns the first error the log met, naming it.
-func (l *logFile) close() error {
+func (l *logFile) close(rel string) error {
 	if l.f != nil {
 		if err := l.f.Close(); err != nil && l.err == nil {
 			l.err = err
 		}
 	}
-	if l.err != nil && !strings.Contains(l.err.Error(), l.rel) {
-		return fmt.Errorf("write the step log %s: %w", l.rel, l.err)
+	if l.err != nil && !strings.Contains(l.err.Error(), rel) {
+		return fmt.Errorf("write the step log %s: %w", rel, l.err)
 	}
 	return l.err
 }
