@@ -37,8 +37,8 @@ func writeFileAtomicNoSync(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("create folder: %w", err)
 	}
-	if done, err := exchangeFile(path, data); done || err != nil {
-		return err
+	if exchangeFile(path, data) {
+		return nil
 	}
 	return replaceFile(path, func(w io.Writer) error {
 		_, err := w.Write(data)
@@ -90,6 +90,13 @@ func replaceFile(path string, write func(w io.Writer) error, durable bool) (err 
 		syncDir(dir)
 	}
 	return nil
+}
+
+// sparePath is the spare of exchangeFile, beside path: hidden and without
+// the .json suffix, so that no listing reads it. Every system names it, so
+// that a synced write removes one wherever it came from.
+func sparePath(path string) string {
+	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".spare")
 }
 
 // syncDir flushes a folder's entries. It is best effort: some systems cannot

@@ -4,7 +4,6 @@ package results
 
 import (
 	"os"
-	"path/filepath"
 	"syscall"
 	"unsafe"
 )
@@ -19,13 +18,14 @@ const renameExchange = 1 << 1
 // a run's snapshots cost no file creation (an ext4 create takes 0.3 ms of
 // kernel time on a small VM disk, more than a fast step). A reader sees
 // either the old or the new content, never a mix. It reports false when the
-// system or the file system cannot exchange (then nothing was replaced and
-// the caller creates a temporary file instead).
-func exchangeFile(path string, data []byte) (bool, error) {
+// system or the file system cannot exchange, or the spare cannot be
+// written: then nothing was replaced, and the caller creates a temporary
+// file instead (which reports the error, if there is one).
+func exchangeFile(path string, data []byte) bool {
 	spare := sparePath(path)
 	f, err := os.OpenFile(spare, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return false, nil
+		return false
 	}
 	// The mode of a document, whatever the umask (as replaceFile does).
 	merr := f.Chmod(0o644)
@@ -33,22 +33,22 @@ func exchangeFile(path string, data []byte) (bool, error) {
 	cerr := f.Close()
 	if merr != nil || werr != nil || cerr != nil {
 		_ = os.Remove(spare)
-		return false, nil
+		return false
 	}
 	switch err := renameat2(spare, path, renameExchange); err {
 	case nil:
-		return true, nil
+		return true
 	case syscall.ENOENT:
 		// No document yet: the spare becomes it.
 		if err := os.Rename(spare, path); err != nil {
-			return false, nil
+			return false
 		}
-		return true, nil
+		return true
 	default:
 		// EINVAL (the file system cannot exchange), ENOSYS (an old
 		// kernel), EPERM (a seccomp filter): the temporary-file way.
 		_ = os.Remove(spare)
-		return false, nil
+		return false
 	}
 }
 
@@ -67,10 +67,4 @@ func renameat2(from, to string, flags uintptr) error {
 		return errno
 	}
 	return nil
-}
-
-// sparePath is the spare of exchangeFile: hidden and without the .json
-// suffix, so that no listing reads it.
-func sparePath(path string) string {
-	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".spare")
 }

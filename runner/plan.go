@@ -32,7 +32,7 @@ type Plan struct {
 	Target   TargetPlan
 	Steps    []Step // deploy and verify, in order
 	Teardown []Step
-	// DefaultTimeout is the scenario's step timeout as the planner
+	// DefaultTimeout is the scenario's step timeout as the loader
 	// resolved it (spec.defaults.timeout, else scenarios.DefaultTimeout):
 	// it bounds the workdir step, the idempotency check and each cleanup a
 	// step deferred to the end of its cycle (drills.Cleanup) that sets no
