@@ -32,6 +32,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/redeploy-drill/drill/internal/histgen"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/report"
 	"github.com/redeploy-drill/drill/results"
 )
@@ -254,7 +255,7 @@ func firing(t *testing.T, q memQueryable, ts time.Time) map[string][]string {
 // that never succeeded) with drill's Prometheus renderer and evaluates the
 // alert expressions with Prometheus' own engine.
 func TestAlertsFireOnKnownHistory(t *testing.T) {
-	store := results.Open(t.TempDir())
+	store := resultstore.Open(t.TempDir())
 	never := histgen.Scenario{Name: "never-ok", Owner: "data", Runs: 3, Every: time.Hour, Newest: testNow.Add(-time.Hour), Freshness: 24 * time.Hour,
 		Outcome: func(int) histgen.Outcome {
 			return histgen.Outcome{Status: results.StatusFailed, DurationMs: 5_000, Message: "connection refused"}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 )
 
 // Cleanup is something a step created that must not outlive its cycle, such
@@ -23,7 +23,7 @@ type Cleanup struct {
 	// of a kind the janitor knows, holding references, never secret values.
 	// Defer writes it to the run's ledger, giving it its ID and Cycle; the
 	// runner releases it once Remove succeeded.
-	Entry results.LedgerEntry
+	Entry resultstore.LedgerEntry
 	// Remove removes the thing and checks that nothing of it is left.
 	// Nothing there is success: the step may have failed before it created
 	// anything.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/redeploy-drill/drill/internal/histgen"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 )
 
@@ -14,9 +15,9 @@ import (
 // then Store.RebuildIndex builds index.json and history.jsonl from them).
 // scripts/bench-history.sh measures the full 100,000 through the drill
 // binary; this keeps `go test -bench` under a minute.
-func benchStore(b *testing.B, runs int) *results.Store {
+func benchStore(b *testing.B, runs int) *resultstore.Store {
 	b.Helper()
-	s := results.Open(b.TempDir())
+	s := resultstore.Open(b.TempDir())
 	var scs []histgen.Scenario
 	for i := range 5 {
 		scs = append(scs, histgen.Scenario{
@@ -55,7 +56,7 @@ func BenchmarkLoadAndRenderHTML(b *testing.B) {
 func BenchmarkStatus(b *testing.B) {
 	s := benchStore(b, 10_000)
 	for b.Loop() {
-		hs, _, err := s.Histories(results.HistoryOptions{})
+		hs, _, err := s.Histories(resultstore.HistoryOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 )
 
@@ -172,7 +173,7 @@ func WithSummaryOptions(o results.SummaryOptions) LoadOption {
 // index: the cost grows with the number of runs shown, not with the size of
 // the history) and judges it at now. Damaged documents are skipped and
 // returned as warnings.
-func Load(store *results.Store, now time.Time, opts ...LoadOption) (*History, []results.Warning, error) {
+func Load(store *resultstore.Store, now time.Time, opts ...LoadOption) (*History, []results.Warning, error) {
 	cfg := loadConfig{runs: DefaultRuns, chartRuns: DefaultChartRuns}
 	for _, o := range opts {
 		o(&cfg)
@@ -189,13 +190,13 @@ func Load(store *results.Store, now time.Time, opts ...LoadOption) (*History, []
 		err   error
 	)
 	if len(cfg.only) == 0 {
-		hs, warns, err = store.Histories(results.HistoryOptions{Detail: detail})
+		hs, warns, err = store.Histories(resultstore.HistoryOptions{Detail: detail})
 		if err != nil {
 			return nil, warns, fmt.Errorf("load history: %w", err)
 		}
 	} else {
 		for _, name := range cfg.only {
-			h, w, err := store.History(name, results.HistoryOptions{Detail: detail})
+			h, w, err := store.History(name, resultstore.HistoryOptions{Detail: detail})
 			warns = append(warns, w...)
 			if err != nil {
 				return nil, warns, fmt.Errorf("load history: %w", err)

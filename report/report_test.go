@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/redeploy-drill/drill/internal/histgen"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 )
 
@@ -23,14 +24,14 @@ func TestMain(m *testing.M) {
 }
 
 // knownStore is a private copy of the known history's results folder.
-func knownStore(t testing.TB) *results.Store {
+func knownStore(t testing.TB) *resultstore.Store {
 	t.Helper()
 	store, err := histgen.CopyKnown(filepath.Join(t.TempDir(), "results"), testNow)
 	require.NoError(t, err)
 	return store
 }
 
-func loadKnown(t testing.TB, opts ...LoadOption) (*results.Store, *History) {
+func loadKnown(t testing.TB, opts ...LoadOption) (*resultstore.Store, *History) {
 	t.Helper()
 	s := knownStore(t)
 	h, warns, err := Load(s, testNow, opts...)
@@ -136,7 +137,7 @@ func TestLoadOptions(t *testing.T) {
 	assert.Equal(t, "missing", h.Scenarios[1].Name)
 	assert.Equal(t, results.VerdictNeverRun, h.Scenarios[1].Verdict)
 
-	empty, warns, err := Load(results.Open(filepath.Join(t.TempDir(), "none")), testNow)
+	empty, warns, err := Load(resultstore.Open(filepath.Join(t.TempDir(), "none")), testNow)
 	require.NoError(t, err)
 	assert.Empty(t, warns)
 	assert.Empty(t, empty.Scenarios)

@@ -13,17 +13,11 @@ var (
 	// ErrWrongKind means a document has the right version but another kind
 	// (an index where a run was expected, for example).
 	ErrWrongKind = errors.New("wrong document kind")
-	// ErrNotFinished means FinishRun got a run whose status is still running:
-	// the index and latest.json only ever describe finished runs.
-	ErrNotFinished = errors.New("run is not finished")
 	// ErrInvalidRun means a run cannot be stored because a field that names
 	// its files (scenario name, run ID) is missing or unsafe as a file name.
 	ErrInvalidRun = errors.New("invalid run")
 	// ErrNoRuns means a scenario has no finished run yet.
 	ErrNoRuns = errors.New("no finished runs")
-	// ErrLowSpace means the results folder's file system has less free space
-	// than a drill needs to record its evidence.
-	ErrLowSpace = errors.New("not enough free space")
 )
 
 // DocumentError is returned when a result document cannot be read or
@@ -47,16 +41,3 @@ type Warning struct {
 
 func (w Warning) Error() string { return fmt.Sprintf("skipped %s: %v", w.Path, w.Err) }
 func (w Warning) Unwrap() error { return w.Err }
-
-// NotWritableError is returned by CheckWritable when the results folder
-// cannot take a drill's documents. The CLI maps it to exit code 3 before
-// anything is provisioned.
-type NotWritableError struct {
-	Dir string
-	Err error
-}
-
-func (e *NotWritableError) Error() string {
-	return fmt.Sprintf("results folder %s is not writable: %v", e.Dir, e.Err)
-}
-func (e *NotWritableError) Unwrap() error { return e.Err }

@@ -1,6 +1,7 @@
-package results
+package results_test
 
 import (
+	. "github.com/redeploy-drill/drill/results"
 	"strings"
 	"testing"
 
@@ -12,7 +13,7 @@ func TestCheckNames(t *testing.T) {
 		assert.NoError(t, CheckScenarioName(ok), ok)
 		assert.NoError(t, CheckRunID(ok), ok)
 	}
-	for _, bad := range []string{"", ".", "..", ".hidden", "a/b", `a\b`, "a\x00b", strings.Repeat("x", 201), IndexFile, lockFileName} {
+	for _, bad := range []string{"", ".", "..", ".hidden", "a/b", `a\b`, "a\x00b", strings.Repeat("x", 201), IndexFile, IndexLockFile} {
 		assert.ErrorIs(t, CheckScenarioName(bad), ErrInvalidRun, "%q", bad)
 	}
 	assert.ErrorIs(t, CheckRunID("latest"), ErrInvalidRun)

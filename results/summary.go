@@ -133,8 +133,8 @@ func Summarize(runs []*Run, now time.Time, opts SummaryOptions) Summary {
 			sorted = append(sorted, r)
 		}
 	}
-	if !slices.IsSortedFunc(sorted, compareRuns) {
-		slices.SortStableFunc(sorted, compareRuns)
+	if !slices.IsSortedFunc(sorted, CompareRuns) {
+		slices.SortStableFunc(sorted, CompareRuns)
 	}
 	// Only the newest Recent finished runs are looked at step by step:
 	// converting the steps of every run would make a long history slow.
@@ -182,8 +182,8 @@ func SummarizeEntries(entries []HistoryEntry, now time.Time, opts SummaryOptions
 	for i := range entries {
 		ptrs[i] = &entries[i]
 	}
-	if !slices.IsSortedFunc(ptrs, compareEntries) {
-		slices.SortStableFunc(ptrs, compareEntries)
+	if !slices.IsSortedFunc(ptrs, CompareEntries) {
+		slices.SortStableFunc(ptrs, CompareEntries)
 	}
 	return summarize(ptrs, now, opts.withDefaults(), nil)
 }

@@ -1,14 +1,13 @@
-package results
+package results_test
 
 import (
+	. "github.com/redeploy-drill/drill/results"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-var summaryNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 // hr is one generated run: started ago before summaryNow.
 type hr struct {
@@ -306,7 +305,7 @@ func TestMedianP95(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := append([]int64(nil), tt.values...)
-			median, p95 := medianP95(tt.values)
+			median, p95 := MedianP95(tt.values)
 			assert.Equal(t, tt.median, median, "median")
 			assert.Equal(t, tt.p95, p95, "p95")
 			assert.Equal(t, before, tt.values, "input unchanged")

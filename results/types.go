@@ -1,7 +1,8 @@
-// Package results defines drill's versioned result documents (DrillRun,
-// DrillIndex), stores them atomically under the results folder and answers
-// history queries. It imports only the standard library, so dashboards and
-// other tools can import it.
+// Package results is drill's wire format: the versioned result documents
+// (DrillRun, DrillIndex) and their schemas, reading them, and the summary
+// drill status judges a scenario by. It imports only the standard library,
+// so dashboards and other tools can import it; writing the results folder
+// is drill's internal/resultstore.
 package results
 
 import "time"

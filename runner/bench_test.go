@@ -11,6 +11,7 @@ import (
 
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/none"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/runner"
 )
@@ -41,7 +42,7 @@ func BenchmarkRunTrueSteps(b *testing.B) {
 			Timeout: time.Minute, Action: noop,
 		})
 	}
-	r := runner.New(results.Open(b.TempDir()), runner.WithTempDir(b.TempDir()))
+	r := runner.New(resultstore.Open(b.TempDir()), runner.WithTempDir(b.TempDir()))
 
 	b.ReportAllocs()
 	var before, after runtime.MemStats

@@ -14,13 +14,14 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 )
 
 // removeWorkdir removes the cycle's workdir (the folder drill made, which
 // holds the steps' folder when a git source's path names one inside the
 // clone), but only as the ledger's rule
-// allows (results.MayRemoveWorkdir): a workdir still holding the state of a
+// allows (resultstore.MayRemoveWorkdir): a workdir still holding the state of a
 // target whose destroy did not pass is kept, with its ledger entries, so
 // that `drill gc` can retry the destroy. What is kept is recorded for the
 // run's error message and told to the operator now.
@@ -28,8 +29,8 @@ func (x *run) removeWorkdir(c *results.Cycle, env *drills.Env, log *zap.Logger) 
 	if c.Workdir == "" {
 		return
 	}
-	if err := results.MayRemoveWorkdir(c.Workdir, x.ledger.Outstanding()); err != nil {
-		var inUse *results.WorkdirInUseError
+	if err := resultstore.MayRemoveWorkdir(c.Workdir, x.ledger.Outstanding()); err != nil {
+		var inUse *resultstore.WorkdirInUseError
 		msg := err.Error()
 		if errors.As(err, &inUse) {
 			var what []string

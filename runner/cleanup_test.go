@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/runner"
 )
@@ -27,7 +28,7 @@ func deferring(t *testing.T, h *harness, removed *[]string, fail map[string]erro
 			err := env.Defer(drills.Cleanup{
 				Name:  "uninstall " + name,
 				Kind:  "helm",
-				Entry: results.LedgerEntry{Kind: results.LedgerHelmRelease, Release: name, Namespace: "default", Kubeconfig: "/kubeconfig"},
+				Entry: resultstore.LedgerEntry{Kind: resultstore.LedgerHelmRelease, Release: name, Namespace: "default", Kubeconfig: "/kubeconfig"},
 				Remove: func(ctx context.Context, env *drills.Env) error {
 					assert.NoError(t, ctx.Err(), "a cleanup runs under a live context")
 					destroys := 0
@@ -37,11 +38,11 @@ func deferring(t *testing.T, h *harness, removed *[]string, fail map[string]erro
 						}
 					}
 					assert.Equal(t, env.Cycle-1, destroys, "cleanups run before the cycle's destroy")
-					outstanding, err := results.ReadLedger(h.store.Ledger("demo", env.RunID).Path())
+					outstanding, err := resultstore.ReadLedger(h.store.Ledger("demo", env.RunID).Path())
 					require.NoError(t, err)
 					var releases []string
 					for _, e := range outstanding {
-						if e.Kind == results.LedgerHelmRelease {
+						if e.Kind == resultstore.LedgerHelmRelease {
 							releases = append(releases, e.Release)
 						}
 					}
@@ -82,11 +83,11 @@ func TestRunDeferredCleanupsRunNewestFirstBeforeDestroy(t *testing.T) {
 		assert.Equal(t, []string{"db", "web", "db", "web"}, removed)
 		assert.True(t, checkOK(t, doc)[runner.CheckCleanTeardown])
 
-		outstanding, err := results.ReadLedger(h.store.Ledger("demo", doc.RunID).Path())
+		outstanding, err := resultstore.ReadLedger(h.store.Ledger("demo", doc.RunID).Path())
 		require.NoError(t, err)
 		assert.Empty(t, outstanding, "every cleanup released its entry")
 		created := ledgerCreated(t, h, doc)
-		assert.Equal(t, []string{"c1/helm-release/1", "c1/helm-release/2", "c2/helm-release/1", "c2/helm-release/2"}, created[results.LedgerHelmRelease])
+		assert.Equal(t, []string{"c1/helm-release/1", "c1/helm-release/2", "c2/helm-release/1", "c2/helm-release/2"}, created[resultstore.LedgerHelmRelease])
 	})
 }
 
@@ -97,7 +98,7 @@ func ledgerCreated(t *testing.T, h *harness, doc *results.Run) map[string][]stri
 	require.NoError(t, err)
 	out := map[string][]string{}
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		var e results.LedgerEntry
+		var e resultstore.LedgerEntry
 		require.NoError(t, json.Unmarshal([]byte(line), &e))
 		if e.Op == "create" {
 			out[e.Kind] = append(out[e.Kind], e.ID)
@@ -127,7 +128,7 @@ func TestRunFailedCleanupKeepsItsEntryAndFailsCleanTeardown(t *testing.T) {
 		assert.Contains(t, doc.Error.Message, "deployment.apps/web -n default")
 		assert.False(t, checkOK(t, doc)[runner.CheckCleanTeardown])
 
-		outstanding, err := results.ReadLedger(h.store.Ledger("demo", doc.RunID).Path())
+		outstanding, err := resultstore.ReadLedger(h.store.Ledger("demo", doc.RunID).Path())
 		require.NoError(t, err)
 		require.Len(t, outstanding, 1, "only the release still there is left for drill gc")
 		assert.Equal(t, "web", outstanding[0].Release)
@@ -153,7 +154,7 @@ func TestRunKeepOnFailureKeepsDeferredCleanups(t *testing.T) {
 		assert.Equal(t, []string{"workdir", "provision", "chart", "uninstall web", "destroy"}, names(c))
 		assert.Equal(t, results.StatusSkipped, stepNamed(t, c, "uninstall web").Status)
 		assert.Empty(t, removed)
-		outstanding, err := results.ReadLedger(h.store.Ledger("demo", doc.RunID).Path())
+		outstanding, err := resultstore.ReadLedger(h.store.Ledger("demo", doc.RunID).Path())
 		require.NoError(t, err)
 		assert.Contains(t, ledgerIDs(outstanding), "c1/helm-release/1", "drill gc uninstalls what was kept")
 	})
@@ -161,13 +162,13 @@ func TestRunKeepOnFailureKeepsDeferredCleanups(t *testing.T) {
 
 func TestEnvDeferOutsideACycleFails(t *testing.T) {
 	env := &drills.Env{}
-	err := env.Defer(drills.Cleanup{Name: "uninstall web", Entry: results.LedgerEntry{Kind: results.LedgerHelmRelease},
+	err := env.Defer(drills.Cleanup{Name: "uninstall web", Entry: resultstore.LedgerEntry{Kind: resultstore.LedgerHelmRelease},
 		Remove: func(context.Context, *drills.Env) error { return nil }})
 	require.ErrorIs(t, err, drills.ErrNoCleanups)
 
 	var got []drills.Cleanup
 	env.Cleanups = drills.DeferFunc(func(c drills.Cleanup) error { got = append(got, c); return nil })
-	assert.Error(t, env.Defer(drills.Cleanup{Name: "no remove", Entry: results.LedgerEntry{Kind: "x"}}))
+	assert.Error(t, env.Defer(drills.Cleanup{Name: "no remove", Entry: resultstore.LedgerEntry{Kind: "x"}}))
 	assert.Empty(t, got, "an incomplete cleanup is refused before it is recorded")
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/runner"
 )
@@ -121,7 +122,7 @@ func (s idemStep) CheckIdempotent(ctx context.Context, env *drills.Env) error {
 // temporary folders of the test.
 type harness struct {
 	t      *testing.T
-	store  *results.Store
+	store  *resultstore.Store
 	source string
 	target *fakeTarget
 	// opts configure the runner that run builds.
@@ -135,7 +136,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	source := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(source, "app.txt"), []byte("hello\n"), 0o644))
-	h := &harness{t: t, store: results.Open(t.TempDir()), source: source, target: &fakeTarget{}}
+	h := &harness{t: t, store: resultstore.Open(t.TempDir()), source: source, target: &fakeTarget{}}
 	h.opts = []runner.Option{runner.WithTempDir(t.TempDir())}
 	h.plan = &runner.Plan{
 		Scenario: results.ScenarioRef{Name: "demo", File: "demo.yaml", Owner: "platform", SHA256: "abc"},

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/redeploy-drill/drill/internal/procs"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/scenarios"
 )
@@ -34,7 +35,7 @@ func targetID(cycle int) string  { return fmt.Sprintf("c%d/target", cycle) }
 // by construction (internal/plan records secrets and secret-bearing
 // variables by reference, and Terraform variables unexpanded), so nothing
 // here needs redacting: a redacted value would make drill gc run with "***".
-func (x *run) ledgerCreate(e results.LedgerEntry) {
+func (x *run) ledgerCreate(e resultstore.LedgerEntry) {
 	if x.ledger == nil {
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 )
 
@@ -65,7 +66,7 @@ type TargetPlan struct {
 	Idempotent bool
 	// Ledger describes how to remove the cycle's target after a crash; it is
 	// recorded in the run's ledger before Provision. Optional.
-	Ledger func(env *drills.Env, t drills.Target) *results.LedgerEntry
+	Ledger func(env *drills.Env, t drills.Target) *resultstore.LedgerEntry
 }
 
 // Step is one scenario step with everything the runner attaches to it.

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/redeploy-drill/drill/drills"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 	// Only for the names of the variables drill sets (scenarios imports
 	// nothing of drill's): one list, shared with validation.
@@ -31,7 +32,7 @@ const DefaultTeardownTimeout = 10 * time.Minute
 // configuration, so one Runner may run any number of plans, one after the
 // other or at once.
 type Runner struct {
-	store    *results.Store
+	store    *resultstore.Store
 	logger   *zap.Logger
 	observer Observer
 	prompter Prompter
@@ -49,7 +50,7 @@ type Runner struct {
 	// cycles replaces plan.Cycles when > 0 (drill run --cycles).
 	cycles int
 	// lock takes the scenario's run lock, so one scenario runs once at a
-	// time; a busy scenario makes Run return a *results.BusyError, unless
+	// time; a busy scenario makes Run return a *resultstore.BusyError, unless
 	// waitLock, which waits for the other run to end.
 	lock     bool
 	waitLock bool
@@ -62,7 +63,7 @@ type Runner struct {
 type Option func(*Runner)
 
 // New returns a Runner that records its runs in store.
-func New(store *results.Store, opts ...Option) *Runner {
+func New(store *resultstore.Store, opts ...Option) *Runner {
 	r := &Runner{store: store, logger: zap.NewNop()}
 	for _, o := range opts {
 		o(r)
@@ -105,7 +106,7 @@ func WithTeardownTimeout(d time.Duration) Option { return func(r *Runner) { r.te
 func WithCycles(n int) Option { return func(r *Runner) { r.cycles = n } }
 
 // WithLock takes the scenario's run lock for each run, so a scenario runs
-// once at a time: a busy scenario makes Run return a *results.BusyError,
+// once at a time: a busy scenario makes Run return a *resultstore.BusyError,
 // or, with wait, waits for the other run to end.
 func WithLock(wait bool) Option {
 	return func(r *Runner) { r.lock, r.waitLock = true, wait }
@@ -123,7 +124,7 @@ type run struct {
 	plan *Plan
 	// store is the Runner's store with the run's redaction and an
 	// absolute folder.
-	store    *results.Store
+	store    *resultstore.Store
 	doc      *results.Run
 	redactor *drills.Redactor
 	log      *zap.Logger
@@ -155,7 +156,7 @@ type run struct {
 	// stopAfterCycle is set when no further cycle may start (a cycle kept
 	// by --keep-on-failure).
 	stopAfterCycle bool
-	ledger         *results.Ledger
+	ledger         *resultstore.Ledger
 	// lostResults is set once the run noticed its document was removed.
 	lostResults bool
 	// snaps writes the running document in the background.
@@ -182,7 +183,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 	doc := &results.Run{
 		APIVersion:  results.APIVersion,
 		Kind:        results.KindRun,
-		RunID:       results.NewRunID(now),
+		RunID:       resultstore.NewRunID(now),
 		Scenario:    p.Scenario,
 		Source:      p.sourceRecord(ctx),
 		Trigger:     r.trigger,
@@ -222,7 +223,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 	// `drill gc` can remove it after a kill -9. Processes come first: every
 	// step carries DRILL_RUN_ID, and so does whatever it starts.
 	x.ledger = x.store.Ledger(p.Scenario.Name, doc.RunID)
-	x.ledgerCreate(results.LedgerEntry{ID: "processes", Kind: results.LedgerProcesses, RunID: doc.RunID})
+	x.ledgerCreate(resultstore.LedgerEntry{ID: "processes", Kind: resultstore.LedgerProcesses, RunID: doc.RunID})
 	x.emit(Event{Kind: RunStarted, Run: doc})
 
 	cycles := p.Cycles
@@ -273,7 +274,7 @@ func (r *Runner) runRedactor(secrets []string) *drills.Redactor {
 func (x *run) lock() (func(), error) {
 	r, p, doc := x.r, x.plan, x.doc
 	release, err := x.store.LockScenario(x.ctx, p.Scenario.Name, doc.RunID, false)
-	var busy *results.BusyError
+	var busy *resultstore.BusyError
 	if !errors.As(err, &busy) || !r.waitLock {
 		return release, err
 	}
@@ -376,7 +377,7 @@ func (x *run) cycle(index int) {
 		env.Workdir = dir
 		env.Vars[scenarios.VarWorkdir] = dir
 		c.Workdir = dir
-		x.ledgerCreate(results.LedgerEntry{ID: workdirID(index), Kind: results.LedgerWorkdir, Cycle: index, Path: dir})
+		x.ledgerCreate(resultstore.LedgerEntry{ID: workdirID(index), Kind: resultstore.LedgerWorkdir, Cycle: index, Path: dir})
 		if g := x.plan.Git; g != nil {
 			if err := os.Mkdir(dir, 0o700); err != nil {
 				return fmt.Errorf("create workdir: %w", err)

@@ -22,6 +22,7 @@ import (
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/run"
 	"github.com/redeploy-drill/drill/internal/procs"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/internal/testtools"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/runner"
@@ -651,8 +652,8 @@ func TestRunLeftoversAfterDestroy(t *testing.T) {
 		h := newHarness(t)
 		h.plan.Cycles = 1
 		h.target.leftovers = []string{"terraform_data.web"}
-		h.plan.Target.Ledger = func(env *drills.Env, _ drills.Target) *results.LedgerEntry {
-			return &results.LedgerEntry{Kind: results.LedgerTerraform, Terraform: &results.LedgerTerraformTarget{WorkingDir: env.Workdir}}
+		h.plan.Target.Ledger = func(env *drills.Env, _ drills.Target) *resultstore.LedgerEntry {
+			return &resultstore.LedgerEntry{Kind: resultstore.LedgerTerraform, Terraform: &resultstore.LedgerTerraformTarget{WorkingDir: env.Workdir}}
 		}
 		h.plan.Steps = []runner.Step{step("deploy", deploy, time.Minute, sleeper(0))}
 
@@ -666,7 +667,7 @@ func TestRunLeftoversAfterDestroy(t *testing.T) {
 		// The state is never deleted while its target is not released: the
 		// workdir that holds it stays, and so do their ledger entries (and
 		// the run's processes entry), for drill gc.
-		outstanding, err := results.ReadLedger(h.store.Ledger(doc.Scenario.Name, doc.RunID).Path())
+		outstanding, err := resultstore.ReadLedger(h.store.Ledger(doc.Scenario.Name, doc.RunID).Path())
 		require.NoError(t, err)
 		assert.ElementsMatch(t, []string{"c1/target", "c1/workdir", "processes"}, ledgerIDs(outstanding))
 		assert.DirExists(t, doc.Cycles[0].Workdir, "the workdir holding the state is kept")
@@ -685,7 +686,7 @@ func TestRunLeftoversAfterDestroy(t *testing.T) {
 	})
 }
 
-func ledgerIDs(entries []results.LedgerEntry) []string {
+func ledgerIDs(entries []resultstore.LedgerEntry) []string {
 	var ids []string
 	for _, e := range entries {
 		ids = append(ids, e.ID)
@@ -979,7 +980,7 @@ func TestRunKeepOnFailureStopsAfterTheKeptCycle(t *testing.T) {
 			assert.Contains(t, c.Error.Message, "cycle 1 failed and was kept for debugging (--keep-on-failure)")
 		}
 		assert.Equal(t, results.StatusFailed, doc.Status)
-		outstanding, err := results.ReadLedger(h.store.Ledger(doc.Scenario.Name, doc.RunID).Path())
+		outstanding, err := resultstore.ReadLedger(h.store.Ledger(doc.Scenario.Name, doc.RunID).Path())
 		require.NoError(t, err)
 		assert.ElementsMatch(t, []string{"c1/workdir", "processes"}, ledgerIDs(outstanding), "drill gc can clean up the kept cycle")
 	})
@@ -999,8 +1000,8 @@ func TestRunFailedDestroyKeepsTheStateForGC(t *testing.T) {
 			return nil
 		}
 		h.target.leftovers = nil
-		h.plan.Target.Ledger = func(env *drills.Env, _ drills.Target) *results.LedgerEntry {
-			return &results.LedgerEntry{Kind: results.LedgerTerraform, Terraform: &results.LedgerTerraformTarget{WorkingDir: filepath.Join(env.Workdir, "infra")}}
+		h.plan.Target.Ledger = func(env *drills.Env, _ drills.Target) *resultstore.LedgerEntry {
+			return &resultstore.LedgerEntry{Kind: resultstore.LedgerTerraform, Terraform: &resultstore.LedgerTerraformTarget{WorkingDir: filepath.Join(env.Workdir, "infra")}}
 		}
 		h.plan.Steps = []runner.Step{step("deploy", deploy, time.Minute, sleeper(0))}
 
@@ -1010,7 +1011,7 @@ func TestRunFailedDestroyKeepsTheStateForGC(t *testing.T) {
 		assert.Equal(t, results.StatusFailed, stepNamed(t, c1, "destroy").Status)
 		assert.DirExists(t, c1.Workdir, "cycle 1's state is kept")
 		assert.NoDirExists(t, c2.Workdir, "cycle 2 destroyed its target: its workdir is gone")
-		outstanding, err := results.ReadLedger(h.store.Ledger(doc.Scenario.Name, doc.RunID).Path())
+		outstanding, err := resultstore.ReadLedger(h.store.Ledger(doc.Scenario.Name, doc.RunID).Path())
 		require.NoError(t, err)
 		assert.ElementsMatch(t, []string{"c1/target", "c1/workdir", "processes"}, ledgerIDs(outstanding))
 

@@ -26,6 +26,7 @@ import (
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/cluster"
 	"github.com/redeploy-drill/drill/drills/kind"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/internal/testtools"
 	"github.com/redeploy-drill/drill/results"
 )
@@ -207,7 +208,7 @@ func TestClusterTargetOnKind(t *testing.T) {
 			}
 		}
 		assert.Empty(t, c.labelled(t, run.RunID), "no namespace of the run is left")
-		left, err := results.ReadLedger(results.Open(resultsDir).Ledger("cluster-web", run.RunID).Path())
+		left, err := resultstore.ReadLedger(resultstore.Open(resultsDir).Ledger("cluster-web", run.RunID).Path())
 		require.NoError(t, err)
 		assert.Empty(t, left)
 		validateSchema(t, results.RunSchemaFile, filepath.Join(resultsDir, "cluster-web", run.RunID+".json"))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/redeploy-drill/drill/drills/compose"
 	"github.com/redeploy-drill/drill/internal/procs"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/internal/testtools"
 	"github.com/redeploy-drill/drill/results"
 )
@@ -194,7 +195,7 @@ func TestComposeMissingPluginExitsThree(t *testing.T) {
 	provision := stepByName(t, run.Cycles[0], "provision")
 	assert.Equal(t, results.StatusFailed, provision.Status)
 	assert.Equal(t, results.StatusPassed, stepByName(t, run.Cycles[0], "destroy").Status, "nothing was created, nothing to destroy")
-	left, err := results.ReadLedger(results.Open(resultsDir).Ledger("compose-no-plugin", run.RunID).Path())
+	left, err := resultstore.ReadLedger(resultstore.Open(resultsDir).Ledger("compose-no-plugin", run.RunID).Path())
 	require.NoError(t, err)
 	assert.Empty(t, left)
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/redeploy-drill/drill/drills/kind"
 	"github.com/redeploy-drill/drill/internal/procs"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/internal/testtools"
 	"github.com/redeploy-drill/drill/results"
 )
@@ -150,7 +151,7 @@ func (f *fault) runOf(t *testing.T, b *background, scenario string) *results.Run
 	t.Helper()
 	var run *results.Run
 	b.until(t, "the run document of "+scenario, 30*time.Second, func() bool {
-		runs, _, err := results.Open(f.results).Runs(scenario)
+		runs, _, err := resultstore.Open(f.results).Runs(scenario)
 		if err != nil || len(runs) == 0 {
 			return false
 		}
@@ -231,7 +232,7 @@ func (f *fault) assertNothingLeft(t *testing.T, run *results.Run) {
 		assert.NoDirExists(t, w, "a cycle workdir is left")
 	}
 
-	left, err := results.ReadLedger(results.Open(f.results).Ledger(run.Scenario.Name, run.RunID).Path())
+	left, err := resultstore.ReadLedger(resultstore.Open(f.results).Ledger(run.Scenario.Name, run.RunID).Path())
 	require.NoError(t, err)
 	assert.Empty(t, left, "ledger entries never released")
 }
@@ -586,7 +587,7 @@ func TestFaultSecondRunOfScenarioExitsThree(t *testing.T) {
 	assert.Contains(t, second.stderr, first.RunID)
 	assert.Contains(t, second.stderr, fmt.Sprintf("pid %d", b.cmd.Process.Pid))
 	assert.Contains(t, second.stderr, "--wait")
-	runs, _, err := results.Open(f.results).Runs("fault-blocks")
+	runs, _, err := resultstore.Open(f.results).Runs("fault-blocks")
 	require.NoError(t, err)
 	assert.Len(t, runs, 1, "the refused run wrote no document")
 
@@ -599,7 +600,7 @@ func TestFaultSecondRunOfScenarioExitsThree(t *testing.T) {
 	assert.Equal(t, 0, b.wait(t, 30*time.Second).code)
 	assert.Equal(t, 0, waiting.wait(t, 30*time.Second).code)
 
-	runs, _, err = results.Open(f.results).Runs("fault-blocks")
+	runs, _, err = resultstore.Open(f.results).Runs("fault-blocks")
 	require.NoError(t, err)
 	require.Len(t, runs, 2)
 	done, later := runs[0], runs[1]
@@ -695,7 +696,7 @@ func TestFaultInterruptWhileWaitingForTheLock(t *testing.T) {
 
 	require.NoError(t, os.WriteFile(f.marker("release"), nil, 0o644))
 	assert.Equal(t, 0, b.wait(t, 30*time.Second).code, "the first run is not disturbed")
-	runs, _, err := results.Open(f.results).Runs("fault-blocks")
+	runs, _, err := resultstore.Open(f.results).Runs("fault-blocks")
 	require.NoError(t, err)
 	assert.Len(t, runs, 1, "the interrupted wait ran nothing and wrote no document")
 }

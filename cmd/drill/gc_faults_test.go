@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/redeploy-drill/drill/internal/procs"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/internal/testtools"
 	"github.com/redeploy-drill/drill/results"
 )
@@ -71,7 +72,7 @@ func stateList(t *testing.T, dir string) []string {
 
 func assertOutstanding(t *testing.T, f *fault, run *results.Run, ids ...string) {
 	t.Helper()
-	left, err := results.ReadLedger(results.Open(f.results).Ledger(run.Scenario.Name, run.RunID).Path())
+	left, err := resultstore.ReadLedger(resultstore.Open(f.results).Ledger(run.Scenario.Name, run.RunID).Path())
 	require.NoError(t, err)
 	var got []string
 	for _, e := range left {

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/redeploy-drill/drill/drills/kind"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/internal/testtools"
 	"github.com/redeploy-drill/drill/results"
 )
@@ -56,7 +57,7 @@ func TestHelmBundledScenarioPassesTwoCycles(t *testing.T) {
 			assert.Equal(t, "re-applying right after deploy changes nothing", c.Detail, "the dry-run upgrade ran and found nothing")
 		}
 	}
-	left, err := results.ReadLedger(results.Open(resultsDir).Ledger("helm-web", run.RunID).Path())
+	left, err := resultstore.ReadLedger(resultstore.Open(resultsDir).Ledger("helm-web", run.RunID).Path())
 	require.NoError(t, err)
 	assert.Empty(t, left, "every release entry was released")
 	assert.Empty(t, kindContainers(t, "drill-helm-web-"), "no cluster is left")
@@ -89,11 +90,11 @@ func TestFaultKillAfterHelmInstallGCUninstalls(t *testing.T) {
 	cm, err := cs.CoreV1().ConfigMaps("apps").Get(ctx, "web", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "hello", cm.Data["greeting"], "set reaches the chart")
-	var entry *results.LedgerEntry
-	outstanding, err := results.ReadLedger(results.Open(f.results).Ledger("fault-helm-kill", run.RunID).Path())
+	var entry *resultstore.LedgerEntry
+	outstanding, err := resultstore.ReadLedger(resultstore.Open(f.results).Ledger("fault-helm-kill", run.RunID).Path())
 	require.NoError(t, err)
 	for i, e := range outstanding {
-		if e.Kind == results.LedgerHelmRelease {
+		if e.Kind == resultstore.LedgerHelmRelease {
 			entry = &outstanding[i]
 		}
 	}
@@ -108,7 +109,7 @@ func TestFaultKillAfterHelmInstallGCUninstalls(t *testing.T) {
 	cluster := kind.ClusterName("fault-helm-kill", run.RunID)
 	assert.Contains(t, g.stdout, "helm release web in namespace apps")
 	assert.Contains(t, g.stdout, "kind cluster "+cluster)
-	gcLog, err := os.ReadFile(filepath.Join(results.Open(f.results).RunDir("fault-helm-kill", run.RunID), "gc.log"))
+	gcLog, err := os.ReadFile(filepath.Join(resultstore.Open(f.results).RunDir("fault-helm-kill", run.RunID), "gc.log"))
 	require.NoError(t, err)
 	text := string(gcLog)
 	for _, want := range []string{

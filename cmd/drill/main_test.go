@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/internal/testtools"
 	"github.com/redeploy-drill/drill/results"
 )
@@ -100,7 +101,7 @@ func freePort(t *testing.T) int {
 
 func readRun(t *testing.T, resultsDir, scenario string) *results.Run {
 	t.Helper()
-	runs, warnings, err := results.Open(resultsDir).Runs(scenario)
+	runs, warnings, err := resultstore.Open(resultsDir).Runs(scenario)
 	require.NoError(t, err)
 	require.Empty(t, warnings)
 	require.Len(t, runs, 1)

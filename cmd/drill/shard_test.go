@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 )
 
 // shardStacks writes, into a committed git repository, scenarios named
@@ -50,7 +50,7 @@ func ranScenarios(t *testing.T, dir string) []string {
 		if !e.IsDir() {
 			continue
 		}
-		runs, _, err := results.Open(dir).Runs(e.Name())
+		runs, _, err := resultstore.Open(dir).Runs(e.Name())
 		require.NoError(t, err)
 		for range runs {
 			out = append(out, e.Name())

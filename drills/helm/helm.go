@@ -32,7 +32,7 @@ import (
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/internal/kube"
 	"github.com/redeploy-drill/drill/drills/wait"
-	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 )
 
 // FieldManager is the server-side apply field manager of the namespaces
@@ -328,8 +328,8 @@ func (r Release) cleanup(notMade *atomic.Bool) drills.Cleanup {
 }
 
 // Entry is the release's ledger entry.
-func (r Release) Entry() results.LedgerEntry {
-	return results.LedgerEntry{Kind: results.LedgerHelmRelease, Kubeconfig: r.Kubeconfig,
+func (r Release) Entry() resultstore.LedgerEntry {
+	return resultstore.LedgerEntry{Kind: resultstore.LedgerHelmRelease, Kubeconfig: r.Kubeconfig,
 		Namespace: r.Namespace, Release: r.Name, DeleteNamespace: r.DeleteNamespace}
 }
 
@@ -337,8 +337,8 @@ func (r Release) Entry() results.LedgerEntry {
 // the dead run's (its RunID and Scenario): with the entry's cycle, they
 // are the labels a namespace drill created for the release carries, and
 // without which gc leaves the namespace alone.
-func FromEntry(e results.LedgerEntry, env *drills.Env) (Release, error) {
-	if e.Kind != results.LedgerHelmRelease || e.Release == "" || e.Namespace == "" || e.Kubeconfig == "" {
+func FromEntry(e resultstore.LedgerEntry, env *drills.Env) (Release, error) {
+	if e.Kind != resultstore.LedgerHelmRelease || e.Release == "" || e.Namespace == "" || e.Kubeconfig == "" {
 		return Release{}, fmt.Errorf("ledger entry %s is not a complete helm release (release, namespace and kubeconfig)", e.ID)
 	}
 	owner := kube.RunLabels(&drills.Env{RunID: env.RunID, Scenario: env.Scenario, Cycle: e.Cycle})

@@ -23,6 +23,7 @@ import (
 	"github.com/redeploy-drill/drill/drills/internal/kubetest"
 	"github.com/redeploy-drill/drill/drills/kind"
 	"github.com/redeploy-drill/drill/internal/janitor"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 )
 
@@ -101,7 +102,7 @@ func TestHelm(t *testing.T) {
 		require.Len(t, list, 1, "the release is deferred once, before it is installed")
 		assert.Equal(t, "uninstall hello", list[0].Name)
 		assert.Equal(t, "helm", list[0].Kind)
-		assert.Equal(t, results.LedgerEntry{Kind: results.LedgerHelmRelease, Kubeconfig: kubeconfig,
+		assert.Equal(t, resultstore.LedgerEntry{Kind: resultstore.LedgerHelmRelease, Kubeconfig: kubeconfig,
 			Namespace: "apps", Release: "hello", DeleteNamespace: true}, list[0].Entry, "drill made the namespace: it goes with the release")
 		ns, err := cs.CoreV1().Namespaces().Get(ctx, "apps", metav1.GetOptions{})
 		require.NoError(t, err)
@@ -252,7 +253,7 @@ func TestHelm(t *testing.T) {
 
 		// gc of the same entry (written before the create) leaves it too:
 		// it lacks the run's labels.
-		rel, err := helm.FromEntry(results.LedgerEntry{Kind: results.LedgerHelmRelease, Kubeconfig: kubeconfig,
+		rel, err := helm.FromEntry(resultstore.LedgerEntry{Kind: resultstore.LedgerHelmRelease, Kubeconfig: kubeconfig,
 			Namespace: "theirs", Release: "theirs", DeleteNamespace: true, Cycle: 1}, env)
 		require.NoError(t, err)
 		mark = len(log.String())
@@ -269,7 +270,7 @@ func TestHelm(t *testing.T) {
 	})
 
 	t.Run("gc deletes the run's namespace and leaves one recreated since the run died", func(t *testing.T) {
-		store := results.Open(t.TempDir())
+		store := resultstore.Open(t.TempDir())
 		now := time.Now().UTC()
 		require.NoError(t, store.FinishRun(&results.Run{RunID: env.RunID, Scenario: results.ScenarioRef{Name: env.Scenario, File: "test.yaml"},
 			Trigger: "manual", Status: results.StatusFailed, StartedAt: now, FinishedAt: &now, Cycles: []results.Cycle{}}))

@@ -16,8 +16,8 @@ import (
 
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/internal/objectstore"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/internal/textsafe"
-	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/scenarios"
 )
 
@@ -205,9 +205,9 @@ type app struct {
 	terminal terminals
 	ui       *ui
 	// remote is the results store in object storage when --results is a
-	// URL, and store the results.Store over its mirror (openResults).
+	// URL, and store the resultstore.Store over its mirror (openResults).
 	remote *objectstore.Store
-	store  *results.Store
+	store  *resultstore.Store
 }
 
 func newRootCommand(streams Streams, redactor *drills.Redactor, terminal terminals) (*cobra.Command, *app) {

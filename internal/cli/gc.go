@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/redeploy-drill/drill/internal/janitor"
-	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 )
 
 func newGCCommand(a *app) *cobra.Command {
@@ -64,7 +64,7 @@ stays for the next gc).`,
 			sigs.setOnThird(func() string { return "what the interrupted gc was removing stays in its run's ledger" })
 			if !dryRun {
 				release, err := store.LockGC(ctx, false)
-				var busy *results.BusyError
+				var busy *resultstore.BusyError
 				if errors.As(err, &busy) {
 					a.say().infof("%s; waiting for it", busy)
 					release, err = store.LockGC(ctx, true)

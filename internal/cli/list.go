@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/scenarios"
 )
@@ -33,7 +34,7 @@ func newListCommand(a *app) *cobra.Command {
 			for _, s := range list {
 				last, fresh := "never run", "stale (never passed)"
 				// The history index answers without reading every document.
-				h, warnings, rerr := store.History(s.Metadata.Name, results.HistoryOptions{Detail: 1})
+				h, warnings, rerr := store.History(s.Metadata.Name, resultstore.HistoryOptions{Detail: 1})
 				for _, w := range warnings {
 					a.say().warnf("%s", w.Error())
 				}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/redeploy-drill/drill/internal/janitor"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/internal/textsafe"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/runner"
@@ -36,7 +37,7 @@ type progress struct {
 	// runs remembers the runs under way, to read their ledgers if drill
 	// must exit at once.
 	runs  map[string]*results.Run
-	store *results.Store
+	store *resultstore.Store
 }
 
 type runningStep struct {
@@ -47,7 +48,7 @@ type runningStep struct {
 // tailShown is how many lines of a failed step's output the progress shows.
 const tailShown = 10
 
-func newProgress(u *ui, terminal bool, prefix bool, store *results.Store) *progress {
+func newProgress(u *ui, terminal bool, prefix bool, store *resultstore.Store) *progress {
 	p := &progress{ui: u, prefix: prefix, running: map[string]runningStep{}, stopped: make(chan struct{}), runs: map[string]*results.Run{}, store: store}
 	p.live = terminal && !u.json && os.Getenv("CI") != "true" && os.Getenv("NO_COLOR") == ""
 	if p.live {
@@ -245,7 +246,7 @@ func (p *progress) leftBehind() string {
 	defer p.mu.Unlock()
 	var lines []string
 	for name, r := range p.runs {
-		entries, err := results.ReadLedger(p.store.Ledger(name, r.RunID).Path())
+		entries, err := resultstore.ReadLedger(p.store.Ledger(name, r.RunID).Path())
 		if err != nil {
 			lines = append(lines, fmt.Sprintf("  %s/%s: ledger unreadable: %v", name, r.RunID, err))
 		}

@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/redeploy-drill/drill/internal/objectstore"
-	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 )
 
 // flushTimeout bounds how long drill waits, before it exits, for a results
@@ -24,7 +24,7 @@ const flushTimeout = 2 * time.Minute
 // works in. pull brings the mirror up to date first (the readers: status,
 // list, report, serve, gc). A URL drill cannot use is exit 2; a store that
 // does not answer is exit 3, before anything is provisioned.
-func (a *app) openResults(ctx context.Context, pull bool) (*results.Store, error) {
+func (a *app) openResults(ctx context.Context, pull bool) (*resultstore.Store, error) {
 	if !objectstore.IsURL(a.results) {
 		return openStore(a), nil
 	}
@@ -42,7 +42,7 @@ func (a *app) openResults(ctx context.Context, pull bool) (*results.Store, error
 			return nil, resultsError(err)
 		}
 		a.remote = rs
-		a.store = results.Open(rs.Dir()).WithRemote(rs)
+		a.store = resultstore.Open(rs.Dir()).WithRemote(rs)
 	}
 	if pull {
 		if err := a.pullResults(ctx); err != nil {
@@ -102,14 +102,14 @@ func (a *app) closeResults() error {
 // openResults opened it, else the folder by its absolute path (every path
 // drill hands to steps (DRILL_RESULTS_DIR, KUBECONFIG) and prints derives
 // from it, and must not depend on the current folder).
-func openStore(a *app) *results.Store {
+func openStore(a *app) *resultstore.Store {
 	if a.store != nil {
 		return a.store
 	}
 	if abs, err := filepath.Abs(a.results); err == nil {
-		return results.Open(abs)
+		return resultstore.Open(abs)
 	}
-	return results.Open(a.results)
+	return resultstore.Open(a.results)
 }
 
 // localResults is the folder the results are in on this machine, for the

@@ -15,6 +15,7 @@ import (
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/internal/objectstore"
 	"github.com/redeploy-drill/drill/internal/plan"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/runner"
 	"github.com/redeploy-drill/drill/scenarios"
@@ -103,7 +104,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := results.CheckWritable(store.Dir); err != nil {
+	if err := resultstore.CheckWritable(store.Dir); err != nil {
 		return &ExitError{Code: ExitEnvironment, Err: err}
 	}
 
@@ -154,7 +155,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 
 	var written []*results.Run
 	for i, d := range docs {
-		var busy *results.BusyError
+		var busy *resultstore.BusyError
 		if errs[i] != nil && !errors.As(errs[i], &busy) && !canceled(errs[i]) && !errors.Is(errs[i], context.DeadlineExceeded) {
 			// A busy scenario, or one that --timeout or an interrupt kept
 			// from starting, ran nothing and is reported below with its exit
@@ -184,7 +185,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 	}
 	notRun := 0
 	for i, e := range errs {
-		var busy *results.BusyError
+		var busy *resultstore.BusyError
 		switch {
 		case e == nil:
 		case errors.As(e, &busy):

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/redeploy-drill/drill/internal/procs"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 )
 
@@ -117,7 +118,7 @@ func collectStatus(a *app, args []string, now time.Time) ([]scenarioStatus, []re
 	if len(args) == 0 {
 		// The history index (history.jsonl) answers without reading every
 		// run document: 100,000 runs take well under a second.
-		hs, warnings, err := store.Histories(results.HistoryOptions{})
+		hs, warnings, err := store.Histories(resultstore.HistoryOptions{})
 		if err != nil {
 			return nil, warnings, exitf(ExitEnvironment, "read results folder %s: %w", dir, err)
 		}
@@ -138,7 +139,7 @@ func collectStatus(a *app, args []string, now time.Time) ([]scenarioStatus, []re
 		unknown  []string
 	)
 	for _, t := range targets {
-		h, ws, err := store.History(t.name, results.HistoryOptions{})
+		h, ws, err := store.History(t.name, resultstore.HistoryOptions{})
 		warnings = append(warnings, ws...)
 		if err != nil && (t.fromFile || !errors.Is(err, results.ErrInvalidRun)) {
 			return nil, warnings, exitf(ExitEnvironment, "read results folder %s: %w", dir, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/redeploy-drill/drill/internal/histgen"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 )
 
@@ -41,9 +42,9 @@ func scenarioFile(t *testing.T, dir, name, freshness string) string {
 
 // freshResults is a results folder where web and tight each passed an hour
 // ago, both runs recording a freshness of 24h.
-func freshResults(t *testing.T) *results.Store {
+func freshResults(t *testing.T) *resultstore.Store {
 	t.Helper()
-	store := results.Open(filepath.Join(t.TempDir(), "results"))
+	store := resultstore.Open(filepath.Join(t.TempDir(), "results"))
 	var scs []histgen.Scenario
 	for _, name := range []string{"web", "tight"} {
 		scs = append(scs, histgen.Scenario{Name: name, Owner: "sre", Runs: 3, Every: time.Hour, Newest: time.Now().Add(-time.Hour), Freshness: 24 * time.Hour})

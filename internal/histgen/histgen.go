@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 )
 
@@ -78,7 +79,7 @@ var stepPlan = []struct {
 }
 
 // Generate writes the runs of scenarios into store.
-func Generate(store *results.Store, scenarios []Scenario, opts Options) error {
+func Generate(store *resultstore.Store, scenarios []Scenario, opts Options) error {
 	for _, sc := range scenarios {
 		for i := range sc.Runs {
 			r := Run(sc, i)
@@ -124,7 +125,7 @@ func Run(sc Scenario, i int) *results.Run {
 	}
 	start := sc.Newest.Add(-time.Duration(sc.Runs-1-i) * sc.Every).UTC().Truncate(time.Millisecond)
 	id := fmt.Sprintf("%s-%06x", start.Format("20060102T150405Z"), i)
-	store := results.Open(".")
+	store := resultstore.Open(".")
 	r := &results.Run{
 		APIVersion: results.APIVersion,
 		Kind:       results.KindRun,
@@ -234,7 +235,7 @@ func Run(sc Scenario, i int) *results.Run {
 
 // writeFast writes r's document without fsync, as the runner would have
 // written it (indented, times in UTC).
-func writeFast(store *results.Store, r *results.Run) error {
+func writeFast(store *resultstore.Store, r *results.Run) error {
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
@@ -250,7 +251,7 @@ func writeFast(store *results.Store, r *results.Run) error {
 }
 
 // writeLogs writes a short log for each step of r that ran.
-func writeLogs(store *results.Store, r *results.Run) error {
+func writeLogs(store *resultstore.Store, r *results.Run) error {
 	for _, c := range r.Cycles {
 		for _, st := range c.Steps {
 			if st.Status == results.StatusSkipped || st.Log == "" {
@@ -347,7 +348,7 @@ var known struct {
 // CopyKnown writes a private copy of the Known history at now into dst (a
 // results folder that does not exist yet). The history is generated once
 // per process; RemoveKnown deletes that cache at the end of the tests.
-func CopyKnown(dst string, now time.Time) (*results.Store, error) {
+func CopyKnown(dst string, now time.Time) (*resultstore.Store, error) {
 	known.Lock()
 	defer known.Unlock()
 	if known.dir == "" || !known.now.Equal(now) {
@@ -355,7 +356,7 @@ func CopyKnown(dst string, now time.Time) (*results.Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := Generate(results.Open(dir), Known(now), Options{Logs: 2}); err != nil {
+		if err := Generate(resultstore.Open(dir), Known(now), Options{Logs: 2}); err != nil {
 			os.RemoveAll(dir)
 			return nil, err
 		}
@@ -367,7 +368,7 @@ func CopyKnown(dst string, now time.Time) (*results.Store, error) {
 	if err := os.CopyFS(dst, os.DirFS(known.dir)); err != nil {
 		return nil, err
 	}
-	return results.Open(dst), nil
+	return resultstore.Open(dst), nil
 }
 
 // RemoveKnown deletes the cached Known history, if any (call it from TestMain).
@@ -384,12 +385,12 @@ func RemoveKnown() {
 // the runner writes it when a drill starts: status running, started at
 // start, by pid on host. A test makes it aborted with the pid of a process
 // that is gone and host = os.Hostname(), or alive with its own pid.
-func WriteRunning(store *results.Store, scenario, owner string, start time.Time, pid int, host string) (*results.Run, error) {
+func WriteRunning(store *resultstore.Store, scenario, owner string, start time.Time, pid int, host string) (*results.Run, error) {
 	start = start.UTC().Truncate(time.Millisecond)
 	r := &results.Run{
 		APIVersion:  results.APIVersion,
 		Kind:        results.KindRun,
-		RunID:       results.NewRunID(start),
+		RunID:       resultstore.NewRunID(start),
 		Scenario:    results.ScenarioRef{Name: scenario, File: "scenarios/" + scenario + ".yaml", Owner: owner},
 		Trigger:     "schedule",
 		Host:        results.Host{Name: host, OS: "linux", Arch: "amd64"},

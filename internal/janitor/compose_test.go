@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/redeploy-drill/drill/internal/janitor"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/internal/testtools"
-	"github.com/redeploy-drill/drill/results"
 )
 
 // gc of a compose project removes, of the images named in its ledger entry,
@@ -31,11 +31,11 @@ func TestCollectComposeRemovesOnlyTheImagesTheRunMade(t *testing.T) {
 	t.Cleanup(func() {
 		_ = exec.Command("docker", "image", "rm", "--force", repo+":latest", repo+":keep", repo+":run").Run()
 	})
-	store := results.Open(t.TempDir())
+	store := resultstore.Open(t.TempDir())
 	ledger := finishedRun(t, store, "20261201T000000Z-"+suffix)
 
 	theirs := scratchImage(t, "someone-else-"+suffix, repo+":latest", repo+":keep")
-	require.NoError(t, ledger.Create(results.LedgerEntry{ID: "c1/target", Kind: results.LedgerComposeProject, Cycle: 1,
+	require.NoError(t, ledger.Create(resultstore.LedgerEntry{ID: "c1/target", Kind: resultstore.LedgerComposeProject, Cycle: 1,
 		Project: "drill-web-" + suffix + "-c1", Images: []string{repo, repo + ":run"}}))
 	ours := scratchImage(t, "the-run-"+suffix, repo+":run") // built by the run's up, unlabelled as the classic builder builds
 

@@ -1,5 +1,5 @@
 // Package janitor is drill gc: it removes what dead drill runs left behind.
-// It reads each run's ledger (results.Ledger), finds the entries created and
+// It reads each run's ledger (resultstore.Ledger), finds the entries created and
 // never released, and removes them: processes carrying the run's
 // DRILL_RUN_ID, Helm releases (uninstalled as the run's cleanup would
 // have), kind clusters, namespaces of existing clusters (only those
@@ -34,6 +34,7 @@ import (
 	"github.com/redeploy-drill/drill/drills/terraform"
 	"github.com/redeploy-drill/drill/internal/plan"
 	"github.com/redeploy-drill/drill/internal/procs"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/scenarios"
 )
@@ -44,7 +45,7 @@ const helmUninstallTimeout = 5 * time.Minute
 
 // Janitor cleans up after dead runs in one results folder.
 type Janitor struct {
-	Store  *results.Store
+	Store  *resultstore.Store
 	Logger *zap.Logger
 	// DryRun lists what would be removed without touching anything.
 	DryRun bool
@@ -70,9 +71,9 @@ type Janitor struct {
 
 // Item is one thing a dead run left, and what became of it.
 type Item struct {
-	Scenario string              `json:"scenario"`
-	RunID    string              `json:"runId"`
-	Entry    results.LedgerEntry `json:"entry"`
+	Scenario string                  `json:"scenario"`
+	RunID    string                  `json:"runId"`
+	Entry    resultstore.LedgerEntry `json:"entry"`
 	// What says, for humans, what the item is.
 	What string `json:"what"`
 	// Removed is true once the item is gone and verified gone (never in a
@@ -154,7 +155,7 @@ func (j *Janitor) defaults() {
 type deadRun struct {
 	scenario, id string
 	doc          *results.Run // nil: missing or damaged
-	entries      []results.LedgerEntry
+	entries      []resultstore.LedgerEntry
 }
 
 // runs lists the runs of every scenario folder that may have left
@@ -211,7 +212,7 @@ func (j *Janitor) runs(rep *Report) ([]deadRun, error) {
 				warn("%v", derr)
 			}
 			ledger := j.Store.Ledger(s.Name(), id).Path()
-			r.entries, err = results.ReadLedger(ledger)
+			r.entries, err = resultstore.ReadLedger(ledger)
 			if err != nil {
 				warn("ledger %s: %v", ledger, err)
 			}
@@ -299,7 +300,7 @@ func (j *Janitor) collectRun(ctx context.Context, rep *Report, r deadRun) {
 			if err == nil {
 				it.Removed = true
 				removed = append(removed, it.What)
-				remaining = slices.DeleteFunc(remaining, func(o results.LedgerEntry) bool { return o.ID == e.ID })
+				remaining = slices.DeleteFunc(remaining, func(o resultstore.LedgerEntry) bool { return o.ID == e.ID })
 				if lerr := ledger.Release(e.ID); lerr != nil {
 					j.Logger.Warn("could not write the ledger", zap.Error(lerr))
 				}
@@ -331,25 +332,25 @@ func (j *Janitor) collectRun(ctx context.Context, rep *Report, r deadRun) {
 // there), then targets, then the workdirs holding their state.
 func order(kind string) int {
 	switch kind {
-	case results.LedgerProcesses:
+	case resultstore.LedgerProcesses:
 		return 0
-	case results.LedgerHelmRelease:
+	case resultstore.LedgerHelmRelease:
 		return 1 // before the cluster or namespace it lives in
-	case results.LedgerKindCluster, results.LedgerTerraform, results.LedgerComposeProject, results.LedgerNamespace:
+	case resultstore.LedgerKindCluster, resultstore.LedgerTerraform, resultstore.LedgerComposeProject, resultstore.LedgerNamespace:
 		return 2
 	}
 	return 3
 }
 
 // Describe says, for humans, what a ledger entry stands for.
-func Describe(e results.LedgerEntry) string { return e.Describe() }
+func Describe(e resultstore.LedgerEntry) string { return e.Describe() }
 
 // remove deletes one ledger entry's resource and verifies it is gone;
 // nothing there is success. remaining holds the run's entries not removed
 // yet, for the rule on workdirs.
-func (j *Janitor) remove(ctx context.Context, r deadRun, e results.LedgerEntry, remaining []results.LedgerEntry) error {
+func (j *Janitor) remove(ctx context.Context, r deadRun, e resultstore.LedgerEntry, remaining []resultstore.LedgerEntry) error {
 	switch e.Kind {
-	case results.LedgerProcesses:
+	case resultstore.LedgerProcesses:
 		// Scanned again until none is found: a process being stopped may
 		// fork a child that carries the same DRILL_RUN_ID.
 		_, left, err := procs.StopAllWithEnv(scenarios.VarRunID, e.RunID, j.Grace)
@@ -360,7 +361,7 @@ func (j *Janitor) remove(ctx context.Context, r deadRun, e results.LedgerEntry, 
 			return fmt.Errorf("still running: %v", left)
 		}
 		return nil
-	case results.LedgerKindCluster:
+	case resultstore.LedgerKindCluster:
 		env := j.baseEnv(r)
 		env.Cycle = e.Cycle // names the cycle's kubeconfig in the run folder
 		t := kind.New(e.Cluster)
@@ -370,7 +371,7 @@ func (j *Janitor) remove(ctx context.Context, r deadRun, e results.LedgerEntry, 
 			}
 			return leftovers(ctx, t, env)
 		})
-	case results.LedgerComposeProject:
+	case resultstore.LedgerComposeProject:
 		// Without the compose file: by the project's label and the image
 		// names the ledger recorded, with the plain docker CLI, until the
 		// leftover check finds nothing (a `docker compose up` killed with
@@ -384,11 +385,11 @@ func (j *Janitor) remove(ctx context.Context, r deadRun, e results.LedgerEntry, 
 			}
 			return leftovers(ctx, t, env)
 		})
-	case results.LedgerNamespace:
+	case resultstore.LedgerNamespace:
 		return j.removeNamespace(ctx, r, e)
-	case results.LedgerTerraform:
+	case resultstore.LedgerTerraform:
 		return j.destroyTerraform(ctx, r, e)
-	case results.LedgerHelmRelease:
+	case resultstore.LedgerHelmRelease:
 		// As the run's own cleanup does: uninstall with foreground
 		// deletion, then check that nothing of the release is left. The
 		// namespace goes too only when it still carries the run's labels:
@@ -402,9 +403,9 @@ func (j *Janitor) remove(ctx context.Context, r deadRun, e results.LedgerEntry, 
 		uctx, cancel := context.WithTimeout(ctx, helmUninstallTimeout)
 		defer cancel()
 		return helm.Uninstall(uctx, rel, j.log)
-	case results.LedgerWorkdir:
-		others := slices.DeleteFunc(slices.Clone(remaining), func(o results.LedgerEntry) bool { return o.ID == e.ID })
-		if err := results.MayRemoveWorkdir(e.Path, others); err != nil {
+	case resultstore.LedgerWorkdir:
+		others := slices.DeleteFunc(slices.Clone(remaining), func(o resultstore.LedgerEntry) bool { return o.ID == e.ID })
+		if err := resultstore.MayRemoveWorkdir(e.Path, others); err != nil {
 			return err
 		}
 		if err := os.RemoveAll(e.Path); err != nil {
@@ -424,7 +425,7 @@ func (j *Janitor) remove(ctx context.Context, r deadRun, e results.LedgerEntry, 
 // cycle, with foreground propagation, waiting up to Settle until it is gone.
 // A namespace of that name without them is left alone (the run's own is
 // gone). The cycle's minified kubeconfig in the run folder goes with it.
-func (j *Janitor) removeNamespace(ctx context.Context, r deadRun, e results.LedgerEntry) error {
+func (j *Janitor) removeNamespace(ctx context.Context, r deadRun, e resultstore.LedgerEntry) error {
 	if e.Namespace == "" {
 		return errors.New("ledger entry without a namespace")
 	}
@@ -458,7 +459,7 @@ func (e *StateMissingError) Error() string {
 // the same environment (rebuilt from the ledger's references, secrets read
 // again from where the run read them), then checks that the state is
 // empty. A state that is missing is an error, not success.
-func (j *Janitor) destroyTerraform(ctx context.Context, r deadRun, e results.LedgerEntry) error {
+func (j *Janitor) destroyTerraform(ctx context.Context, r deadRun, e resultstore.LedgerEntry) error {
 	if e.Terraform == nil {
 		return errors.New("ledger entry without Terraform details")
 	}
@@ -468,7 +469,7 @@ func (j *Janitor) destroyTerraform(ctx context.Context, r deadRun, e results.Led
 	} else if err != nil {
 		return err
 	}
-	recipe := results.LedgerEnv{}
+	recipe := resultstore.LedgerEnv{}
 	if e.Env != nil {
 		recipe = *e.Env
 	}
@@ -579,12 +580,12 @@ func (j *Janitor) markAborted(r *results.Run, removed []string) {
 // anything, for what an operator has removed (or found gone) by hand, such
 // as the resources of a Terraform state that was lost. It returns what was
 // released.
-func (j *Janitor) Forget(scenario, runID string) ([]results.LedgerEntry, error) {
+func (j *Janitor) Forget(scenario, runID string) ([]resultstore.LedgerEntry, error) {
 	if !plainName(scenario) || !plainName(runID) {
 		return nil, fmt.Errorf("forget %s/%s: not a run of this results folder", scenario, runID)
 	}
 	ledger := j.Store.Ledger(scenario, runID)
-	entries, err := results.ReadLedger(ledger.Path())
+	entries, err := resultstore.ReadLedger(ledger.Path())
 	if err != nil {
 		return nil, fmt.Errorf("forget %s/%s: %w", scenario, runID, err)
 	}

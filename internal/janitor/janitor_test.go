@@ -10,11 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/redeploy-drill/drill/internal/janitor"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 )
 
 // finishedRun writes the finished document of a run and returns its ledger.
-func finishedRun(t *testing.T, store *results.Store, id string) *results.Ledger {
+func finishedRun(t *testing.T, store *resultstore.Store, id string) *resultstore.Ledger {
 	t.Helper()
 	now := time.Now().UTC()
 	r := &results.Run{RunID: id, Scenario: results.ScenarioRef{Name: "web", File: "web.yaml"}, Trigger: "manual",
@@ -27,12 +28,12 @@ func finishedRun(t *testing.T, store *results.Store, id string) *results.Ledger 
 // wrote (a shared results folder) is reported left, never "removed" because
 // its path happens not to exist on this machine.
 func TestCollectLeavesWhatAnotherHostMade(t *testing.T) {
-	store := results.Open(t.TempDir())
+	store := resultstore.Open(t.TempDir())
 	ledger := finishedRun(t, store, "20261201T000000Z-aaaaaa")
 	elsewhere := filepath.Join(t.TempDir(), "drill-web-c1") // not on this host: does not exist here
-	require.NoError(t, ledger.Create(results.LedgerEntry{ID: "c1/workdir", Kind: results.LedgerWorkdir, Path: elsewhere, Host: "build-17"}))
+	require.NoError(t, ledger.Create(resultstore.LedgerEntry{ID: "c1/workdir", Kind: resultstore.LedgerWorkdir, Path: elsewhere, Host: "build-17"}))
 	here := t.TempDir()
-	require.NoError(t, ledger.Create(results.LedgerEntry{ID: "c2/workdir", Kind: results.LedgerWorkdir, Path: here}))
+	require.NoError(t, ledger.Create(resultstore.LedgerEntry{ID: "c2/workdir", Kind: resultstore.LedgerWorkdir, Path: here}))
 
 	rep, err := (&janitor.Janitor{Store: store}).Collect(t.Context())
 	require.NoError(t, err)
@@ -46,7 +47,7 @@ func TestCollectLeavesWhatAnotherHostMade(t *testing.T) {
 	assert.NoDirExists(t, here)
 	assert.True(t, rep.Left())
 
-	left, err := results.ReadLedger(ledger.Path())
+	left, err := resultstore.ReadLedger(ledger.Path())
 	require.NoError(t, err)
 	require.Len(t, left, 1)
 	assert.Equal(t, "c1/workdir", left[0].ID, "the other host's entry stays for its own gc")
@@ -55,12 +56,12 @@ func TestCollectLeavesWhatAnotherHostMade(t *testing.T) {
 // A workdir holding the state of a target that is not removed stays: the
 // one rule for deleting state holds in gc as in the run.
 func TestCollectKeepsAWorkdirHoldingState(t *testing.T) {
-	store := results.Open(t.TempDir())
+	store := resultstore.Open(t.TempDir())
 	ledger := finishedRun(t, store, "20261201T000000Z-bbbbbb")
 	workdir := t.TempDir()
-	require.NoError(t, ledger.Create(results.LedgerEntry{ID: "c1/workdir", Kind: results.LedgerWorkdir, Path: workdir}))
-	require.NoError(t, ledger.Create(results.LedgerEntry{ID: "c1/target", Kind: results.LedgerTerraform,
-		Terraform: &results.LedgerTerraformTarget{WorkingDir: filepath.Join(workdir, "infra-gone")}}))
+	require.NoError(t, ledger.Create(resultstore.LedgerEntry{ID: "c1/workdir", Kind: resultstore.LedgerWorkdir, Path: workdir}))
+	require.NoError(t, ledger.Create(resultstore.LedgerEntry{ID: "c1/target", Kind: resultstore.LedgerTerraform,
+		Terraform: &resultstore.LedgerTerraformTarget{WorkingDir: filepath.Join(workdir, "infra-gone")}}))
 
 	rep, err := (&janitor.Janitor{Store: store}).Collect(t.Context())
 	require.NoError(t, err)
@@ -70,7 +71,7 @@ func TestCollectKeepsAWorkdirHoldingState(t *testing.T) {
 	assert.DirExists(t, workdir)
 	_, err = os.Stat(workdir)
 	require.NoError(t, err)
-	left, err := results.ReadLedger(ledger.Path())
+	left, err := resultstore.ReadLedger(ledger.Path())
 	require.NoError(t, err)
 	assert.Len(t, left, 2)
 }
@@ -79,10 +80,10 @@ func TestCollectKeepsAWorkdirHoldingState(t *testing.T) {
 // cluster and saw it gone: a kubeconfig that is no more keeps the entry,
 // saying why.
 func TestCollectKeepsANamespaceItCannotReach(t *testing.T) {
-	store := results.Open(t.TempDir())
+	store := resultstore.Open(t.TempDir())
 	ledger := finishedRun(t, store, "20261201T000000Z-cccccc")
 	missing := filepath.Join(t.TempDir(), "kubeconfig")
-	require.NoError(t, ledger.Create(results.LedgerEntry{ID: "c1/target", Kind: results.LedgerNamespace, Cycle: 1,
+	require.NoError(t, ledger.Create(resultstore.LedgerEntry{ID: "c1/target", Kind: resultstore.LedgerNamespace, Cycle: 1,
 		Namespace: "drill-web-cccccc-c1", Context: "lab", Kubeconfig: missing}))
 
 	rep, err := (&janitor.Janitor{Store: store}).Collect(t.Context())
@@ -92,7 +93,7 @@ func TestCollectKeepsANamespaceItCannotReach(t *testing.T) {
 	assert.Equal(t, "namespace drill-web-cccccc-c1 (context lab)", it.What)
 	assert.False(t, it.Removed)
 	assert.Contains(t, it.Error, "kubeconfig "+missing+" does not exist")
-	left, err := results.ReadLedger(ledger.Path())
+	left, err := resultstore.ReadLedger(ledger.Path())
 	require.NoError(t, err)
 	assert.Len(t, left, 1, "kept for the next gc")
 }
@@ -101,12 +102,12 @@ func TestCollectKeepsANamespaceItCannotReach(t *testing.T) {
 // one gc cannot reach stays in the ledger with the reason: it is never
 // called removed because its cluster did not answer.
 func TestCollectUninstallsHelmReleasesFirstAndKeepsOneItCannotReach(t *testing.T) {
-	store := results.Open(t.TempDir())
+	store := resultstore.Open(t.TempDir())
 	ledger := finishedRun(t, store, "20261201T000000Z-cccccc")
 	missing := filepath.Join(t.TempDir(), "kubeconfig-c1") // the cluster's kubeconfig is gone
 	workdir := t.TempDir()
-	require.NoError(t, ledger.Create(results.LedgerEntry{ID: "c1/workdir", Kind: results.LedgerWorkdir, Path: workdir}))
-	require.NoError(t, ledger.Create(results.LedgerEntry{ID: "c1/helm-release/1", Kind: results.LedgerHelmRelease,
+	require.NoError(t, ledger.Create(resultstore.LedgerEntry{ID: "c1/workdir", Kind: resultstore.LedgerWorkdir, Path: workdir}))
+	require.NoError(t, ledger.Create(resultstore.LedgerEntry{ID: "c1/helm-release/1", Kind: resultstore.LedgerHelmRelease,
 		Kubeconfig: missing, Namespace: "web", Release: "web", Cycle: 1}))
 
 	rep, err := (&janitor.Janitor{Store: store}).Collect(t.Context())
@@ -120,7 +121,7 @@ func TestCollectUninstallsHelmReleasesFirstAndKeepsOneItCannotReach(t *testing.T
 	assert.True(t, rep.Items[1].Removed, "%s", rep.Items[1].Error)
 	assert.True(t, rep.Left())
 
-	left, err := results.ReadLedger(ledger.Path())
+	left, err := resultstore.ReadLedger(ledger.Path())
 	require.NoError(t, err)
 	require.Len(t, left, 1)
 	assert.Equal(t, "c1/helm-release/1", left[0].ID)

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/redeploy-drill/drill/internal/histgen"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/internal/testtools"
-	"github.com/redeploy-drill/drill/results"
 )
 
 // BenchmarkPull measures what a reader (drill status, report, serve, gc)
@@ -36,7 +36,7 @@ func BenchmarkPull(b *testing.B) {
 			for i := range scs {
 				scs[i] = histgen.Scenario{Name: fmt.Sprintf("stack-%04d", i), Runs: runsPerScenario, Every: 24 * time.Hour, Newest: now}
 			}
-			if err := histgen.Generate(results.Open(w.Dir()).WithRemote(w), scs, histgen.Options{}); err != nil {
+			if err := histgen.Generate(resultstore.Open(w.Dir()).WithRemote(w), scs, histgen.Options{}); err != nil {
 				b.Fatal(err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)

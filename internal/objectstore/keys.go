@@ -4,7 +4,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 )
 
 // The bucket holds the results folder's layout, with two differences:
@@ -34,7 +34,7 @@ const (
 // the mirror).
 func keyOf(rel string) string {
 	dir, file := path.Split(rel)
-	if file == results.LedgerFile && strings.Count(rel, "/") == 2 {
+	if file == resultstore.LedgerFile && strings.Count(rel, "/") == 2 {
 		return strings.TrimSuffix(dir, "/") + ledgerSuffix
 	}
 	return rel
@@ -43,7 +43,7 @@ func keyOf(rel string) string {
 // relOf is the mirror path of the object key, the inverse of keyOf.
 func relOf(key string) string {
 	if strings.HasSuffix(key, ledgerSuffix) && strings.Count(key, "/") == 1 {
-		return strings.TrimSuffix(key, ledgerSuffix) + "/" + results.LedgerFile
+		return strings.TrimSuffix(key, ledgerSuffix) + "/" + resultstore.LedgerFile
 	}
 	return key
 }

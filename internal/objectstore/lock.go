@@ -18,7 +18,7 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 
-	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 )
 
 // A lock in the bucket is a series of generations,
@@ -45,8 +45,8 @@ type lockRecord struct {
 
 func (r *lockRecord) held(now time.Time) bool { return !r.Released && now.Before(r.Expires) }
 
-func (r *lockRecord) busy() *results.BusyError {
-	return &results.BusyError{Scenario: r.Scenario, RunID: r.RunID, Pid: r.Pid, Host: r.Host, What: r.What}
+func (r *lockRecord) busy() *resultstore.BusyError {
+	return &resultstore.BusyError{Scenario: r.Scenario, RunID: r.RunID, Pid: r.Pid, Host: r.Host, What: r.What}
 }
 
 // releasedGrace is how long after a release a run still counts as alive

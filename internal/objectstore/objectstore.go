@@ -6,7 +6,7 @@
 // works on a local mirror of it, and this package moves objects between the
 // two:
 //
-//   - every document, ledger and run folder the results.Store writes is
+//   - every document, ledger and run folder the resultstore.Store writes is
 //     published: copied to the bucket by a background uploader, which keeps
 //     a marker per file until the copy succeeded, so a store that is down
 //     mid-run costs nothing but a warning and the next drill command uploads
@@ -97,7 +97,7 @@ type Options struct {
 	Timeout time.Duration
 }
 
-// Store is a bucket and its local mirror. It implements results.Remote.
+// Store is a bucket and its local mirror. It implements resultstore.Remote.
 type Store struct {
 	url    string
 	bucket *blob.Bucket
@@ -223,7 +223,7 @@ func (s *Store) ping(ctx context.Context) error {
 	return err
 }
 
-// Dir is the local mirror the results.Store works in.
+// Dir is the local mirror the resultstore.Store works in.
 func (s *Store) Dir() string { return s.dir }
 
 // String is the URL as given.

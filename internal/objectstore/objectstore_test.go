@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/internal/testtools"
 	"github.com/redeploy-drill/drill/results"
 )
@@ -51,16 +52,16 @@ func s3URL(t *testing.T) (*testtools.S3, string) {
 
 // finishedRun writes a finished run the way the runner does: running
 // snapshots, a ledger, step logs, a kubeconfig, then FinishRun.
-func finishedRun(t *testing.T, rs *results.Store, scenario string, status results.Status) *results.Run {
+func finishedRun(t *testing.T, rs *resultstore.Store, scenario string, status results.Status) *results.Run {
 	t.Helper()
 	return finishRun(t, rs, startRun(t, rs, scenario), status)
 }
 
 // startRun writes the first snapshot of a running run.
-func startRun(t *testing.T, rs *results.Store, scenario string) *results.Run {
+func startRun(t *testing.T, rs *resultstore.Store, scenario string) *results.Run {
 	t.Helper()
 	now := time.Now().UTC().Truncate(time.Second)
-	r := &results.Run{APIVersion: results.APIVersion, Kind: results.KindRun, RunID: results.NewRunID(now),
+	r := &results.Run{APIVersion: results.APIVersion, Kind: results.KindRun, RunID: resultstore.NewRunID(now),
 		Status: results.StatusRunning, StartedAt: now, Trigger: "manual"}
 	r.Scenario.Name = scenario
 	require.NoError(t, rs.SaveRun(r))
@@ -69,11 +70,11 @@ func startRun(t *testing.T, rs *results.Store, scenario string) *results.Run {
 
 // finishRun writes what a run leaves (ledger, logs, a kubeconfig), then
 // its final document.
-func finishRun(t *testing.T, rs *results.Store, r *results.Run, status results.Status) *results.Run {
+func finishRun(t *testing.T, rs *resultstore.Store, r *results.Run, status results.Status) *results.Run {
 	t.Helper()
 	scenario, now := r.Scenario.Name, r.StartedAt
 	l := rs.Ledger(scenario, r.RunID)
-	require.NoError(t, l.Create(results.LedgerEntry{ID: "wd", Kind: "workdir", Path: "/tmp/x"}))
+	require.NoError(t, l.Create(resultstore.LedgerEntry{ID: "wd", Kind: "workdir", Path: "/tmp/x"}))
 	require.NoError(t, l.Release("wd"))
 	log := rs.LogPath(scenario, r.RunID, 1, 0, "hello")
 	require.NoError(t, os.MkdirAll(filepath.Dir(log), 0o755))
@@ -105,7 +106,7 @@ func TestPublishThenPullOnAnotherMachine(t *testing.T) {
 			srv, u := url(t)
 			ms := stores(t, u, 2, Options{})
 			a, b := ms[0], ms[1]
-			ra := results.Open(a.Dir()).WithRemote(a)
+			ra := resultstore.Open(a.Dir()).WithRemote(a)
 			run := finishedRun(t, ra, "stack-a", results.StatusPassed)
 			flush(t, a)
 
@@ -126,8 +127,8 @@ func TestPublishThenPullOnAnotherMachine(t *testing.T) {
 			require.NoError(t, err)
 			assert.Empty(t, warns)
 			assert.Equal(t, 2, st.Gets, "the document and its ledger")
-			rb := results.Open(b.Dir()).WithRemote(b)
-			h, _, err := rb.History("stack-a", results.HistoryOptions{})
+			rb := resultstore.Open(b.Dir()).WithRemote(b)
+			h, _, err := rb.History("stack-a", resultstore.HistoryOptions{})
 			require.NoError(t, err)
 			require.Len(t, h.Entries, 1)
 			assert.Equal(t, run.RunID, h.Entries[0].RunID)
@@ -158,7 +159,7 @@ func TestPublishThenPullOnAnotherMachine(t *testing.T) {
 				assert.Equal(t, 1, st.Unchanged, "stack-b")
 				assert.Equal(t, 3, st.Lists)
 			}
-			h, _, err = rb.History("stack-a", results.HistoryOptions{})
+			h, _, err = rb.History("stack-a", resultstore.HistoryOptions{})
 			require.NoError(t, err)
 			assert.Len(t, h.Entries, 4)
 
@@ -181,7 +182,7 @@ func TestRunLockHoldsAcrossMachines(t *testing.T) {
 	require.NoError(t, err)
 
 	_, err = b.LockScenario(context.Background(), "stack-a", "run-2", false)
-	busy, ok := errors.AsType[*results.BusyError](err)
+	busy, ok := errors.AsType[*resultstore.BusyError](err)
 	require.True(t, ok, "a second runner is refused: %v", err)
 	assert.Equal(t, "run-1", busy.RunID)
 	host, _ := os.Hostname()
@@ -240,7 +241,7 @@ func TestExpiredLockIsTakenOverByExactlyOne(t *testing.T) {
 				t.Cleanup(rel)
 				return
 			}
-			if _, ok := errors.AsType[*results.BusyError](err); ok {
+			if _, ok := errors.AsType[*resultstore.BusyError](err); ok {
 				busy++
 				return
 			}
@@ -261,7 +262,7 @@ func TestStoreDownMidRunBuffersAndUploadsLater(t *testing.T) {
 	cache := t.TempDir()
 	a, err := Open(context.Background(), u, Options{CacheDir: cache, Retry: 50 * time.Millisecond})
 	require.NoError(t, err)
-	ra := results.Open(a.Dir()).WithRemote(a)
+	ra := resultstore.Open(a.Dir()).WithRemote(a)
 
 	srv.Stop()
 	run := startRun(t, ra, "stack-a")
@@ -300,9 +301,9 @@ func TestStoreDownMidRunBuffersAndUploadsLater(t *testing.T) {
 	c, err = Open(context.Background(), u, Options{CacheDir: t.TempDir(), Retry: 50 * time.Millisecond})
 	require.NoError(t, err)
 	defer c.Close()
-	rc := results.Open(c.Dir()).WithRemote(c)
+	rc := resultstore.Open(c.Dir()).WithRemote(c)
 	now := time.Now().UTC()
-	r := &results.Run{APIVersion: results.APIVersion, Kind: results.KindRun, RunID: results.NewRunID(now), Status: results.StatusRunning, StartedAt: now}
+	r := &results.Run{APIVersion: results.APIVersion, Kind: results.KindRun, RunID: resultstore.NewRunID(now), Status: results.StatusRunning, StartedAt: now}
 	r.Scenario.Name = "stack-b"
 	srv.Stop()
 	require.NoError(t, rc.SaveRun(r))
@@ -363,14 +364,14 @@ func TestPullDropsOnlyFinishedRunsTheBucketLost(t *testing.T) {
 	srv, u := s3URL(t)
 	ms := stores(t, u, 2, Options{})
 	a, b := ms[0], ms[1]
-	ra := results.Open(a.Dir()).WithRemote(a)
+	ra := resultstore.Open(a.Dir()).WithRemote(a)
 	gone := finishedRun(t, ra, "stack-a", results.StatusPassed)
 	kept := finishedRun(t, ra, "stack-a", results.StatusPassed)
 	flush(t, a)
 	_, _, err := b.Pull(context.Background())
 	require.NoError(t, err)
 	// b runs the scenario too; its running document was uploaded.
-	rb := results.Open(b.Dir()).WithRemote(b)
+	rb := resultstore.Open(b.Dir()).WithRemote(b)
 	running := startRun(t, rb, "stack-a")
 	flush(t, b)
 
@@ -426,7 +427,7 @@ func TestRunHeldJudgesByTheNewestGeneration(t *testing.T) {
 func TestPullNeverPutsAnOlderDocumentOverANewerOne(t *testing.T) {
 	_, u := s3URL(t)
 	a := stores(t, u, 1, Options{})[0]
-	ra := results.Open(a.Dir()).WithRemote(a)
+	ra := resultstore.Open(a.Dir()).WithRemote(a)
 	r := startRun(t, ra, "stack-a")
 	flush(t, a)
 	// A newer snapshot is written here, and a pull runs before its marker
@@ -506,7 +507,7 @@ func TestFileLockIsExclusiveAcrossProcesses(t *testing.T) {
 		_, err = s.LockScenario(context.Background(), "stack-a", fmt.Sprint(os.Getpid()), false)
 		if err == nil {
 			fmt.Println("RESULT won")
-		} else if _, ok := errors.AsType[*results.BusyError](err); ok {
+		} else if _, ok := errors.AsType[*resultstore.BusyError](err); ok {
 			fmt.Println("RESULT busy")
 		} else {
 			fmt.Println("RESULT error", err)

@@ -18,6 +18,7 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 )
 
@@ -271,7 +272,7 @@ func isRunFile(name, rel string) bool {
 	if !ok {
 		return false
 	}
-	if id, ok := strings.CutSuffix(rest, "/"+results.LedgerFile); ok {
+	if id, ok := strings.CutSuffix(rest, "/"+resultstore.LedgerFile); ok {
 		return results.CheckRunID(id) == nil
 	}
 	id, ok := strings.CutSuffix(rest, ".json")

@@ -13,7 +13,7 @@ import (
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/cluster"
 	"github.com/redeploy-drill/drill/internal/plan"
-	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/scenarios"
 )
 
@@ -82,7 +82,7 @@ func TestBuildClusterTarget(t *testing.T) {
 
 		e := p.Target.Ledger(env, tg)
 		require.NotNil(t, e)
-		assert.Equal(t, results.LedgerEntry{Kind: results.LedgerNamespace, Namespace: "drill-web-abcdef-c2", Context: "lab", Kubeconfig: kubeconfig}, *e,
+		assert.Equal(t, resultstore.LedgerEntry{Kind: resultstore.LedgerNamespace, Namespace: "drill-web-abcdef-c2", Context: "lab", Kubeconfig: kubeconfig}, *e,
 			"the user's kubeconfig file and the context, resolved before anything is made")
 		assert.Equal(t, "namespace drill-web-abcdef-c2 (context lab)", e.Describe())
 	})

@@ -13,7 +13,7 @@ import (
 
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/compose"
-	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/runner"
 	"github.com/redeploy-drill/drill/scenarios"
 )
@@ -44,12 +44,12 @@ func composeTarget(s *scenarios.Scenario, c *scenarios.ComposeTarget, timeout ti
 			}
 			return compose.New(project, files, compose.WithBuild(build), compose.WithWait(c.Wait.D()), compose.WithLogger(log)), nil
 		},
-		Ledger: func(env *drills.Env, t drills.Target) *results.LedgerEntry {
+		Ledger: func(env *drills.Env, t drills.Target) *resultstore.LedgerEntry {
 			ct, ok := t.(*compose.Target)
 			if !ok {
 				return nil
 			}
-			return &results.LedgerEntry{Kind: results.LedgerComposeProject, Project: ct.Project(), Images: ct.Images(),
+			return &resultstore.LedgerEntry{Kind: resultstore.LedgerComposeProject, Project: ct.Project(), Images: ct.Images(),
 				DockerHost: env.Vars[dockerHostVar], DockerContext: env.Vars[dockerContextVar]}
 		},
 	}
@@ -75,7 +75,7 @@ func composeProject(s *scenarios.Scenario, c *scenarios.ComposeTarget, env *dril
 // with: no compose file (the workdir may be gone), the images by the names
 // the ledger recorded, those only when created since the entry was written
 // (before `up`), on the engine the run used.
-func ComposeFromLedger(e results.LedgerEntry, env *drills.Env, log *zap.Logger) *compose.Target {
+func ComposeFromLedger(e resultstore.LedgerEntry, env *drills.Env, log *zap.Logger) *compose.Target {
 	if e.DockerHost != "" {
 		env.Vars[dockerHostVar] = e.DockerHost
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/compose"
 	"github.com/redeploy-drill/drill/internal/plan"
-	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/scenarios"
 )
 
@@ -64,13 +64,13 @@ func TestComposeTargetPlan(t *testing.T) {
 
 	e := p.Target.Ledger(env, target)
 	require.NotNil(t, e)
-	assert.Equal(t, results.LedgerEntry{Kind: results.LedgerComposeProject, Project: "drill-shop-abcdef-c2",
+	assert.Equal(t, resultstore.LedgerEntry{Kind: resultstore.LedgerComposeProject, Project: "drill-shop-abcdef-c2",
 		DockerHost: "unix:///run/user/1000/docker.sock"}, *e)
 	assert.Equal(t, "compose project drill-shop-abcdef-c2", e.Describe())
 
 	// drill gc talks to the engine the run used.
 	gcEnv := &drills.Env{Vars: map[string]string{}}
-	gc := plan.ComposeFromLedger(results.LedgerEntry{Project: "drill-shop-abcdef-c2", DockerContext: "remote", Images: []string{"shop-web"}}, gcEnv, nil)
+	gc := plan.ComposeFromLedger(resultstore.LedgerEntry{Project: "drill-shop-abcdef-c2", DockerContext: "remote", Images: []string{"shop-web"}}, gcEnv, nil)
 	assert.Equal(t, "drill-shop-abcdef-c2", gc.Project())
 	assert.Equal(t, []string{"shop-web"}, gc.Images())
 	assert.Equal(t, map[string]string{"DOCKER_CONTEXT": "remote"}, gcEnv.Vars)

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/redeploy-drill/drill/drills"
-	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/scenarios"
 )
 
@@ -18,8 +18,8 @@ import (
 // value holds a secret is recorded by name too. Build resolves the recipe
 // to get the run's environment, and drill gc resolves the copy a ledger
 // entry holds, so both get the same environment from one code path.
-func recipe(s *scenarios.Scenario, opts Options, redactor *drills.Redactor) results.LedgerEnv {
-	r := results.LedgerEnv{Values: map[string]string{}}
+func recipe(s *scenarios.Scenario, opts Options, redactor *drills.Redactor) resultstore.LedgerEnv {
+	r := resultstore.LedgerEnv{Values: map[string]string{}}
 	for _, kv := range opts.Environ() {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || !strings.HasPrefix(k, scenarios.ReservedPrefix) {
@@ -41,7 +41,7 @@ func recipe(s *scenarios.Scenario, opts Options, redactor *drills.Redactor) resu
 	}
 	maps.Copy(r.Values, s.Spec.Env)
 	for _, sec := range s.Spec.Secrets {
-		ref := results.LedgerSecret{Name: sec.Name, FromEnv: sec.FromEnv}
+		ref := resultstore.LedgerSecret{Name: sec.Name, FromEnv: sec.FromEnv}
 		if sec.FromFile != "" {
 			ref.FromFile = s.SecretFile(sec)
 		}
@@ -71,7 +71,7 @@ func (e *EnvError) Unwrap() error { return e.Err }
 // environment and the secret values, for the redactor. A passed variable
 // or a secret that lookup cannot provide is an *EnvError naming it, and
 // every such problem is reported at once.
-func ResolveEnv(r results.LedgerEnv, lookup func(string) (string, bool)) (map[string]string, []string, error) {
+func ResolveEnv(r resultstore.LedgerEnv, lookup func(string) (string, bool)) (map[string]string, []string, error) {
 	env := map[string]string{}
 	// The host basics (scenarios.HostVars) are read from the environment
 	// resolving the recipe: drill gc uses its own PATH and HOME.
@@ -136,7 +136,7 @@ func (m multiError) Unwrap() []error { return m }
 
 // cycleRecipe is the recipe of one cycle's environment: the plan's, plus
 // the values the runner set for this cycle.
-func cycleRecipe(base results.LedgerEnv, env *drills.Env) *results.LedgerEnv {
+func cycleRecipe(base resultstore.LedgerEnv, env *drills.Env) *resultstore.LedgerEnv {
 	r := base
 	r.Values = maps.Clone(base.Values)
 	if r.Values == nil {

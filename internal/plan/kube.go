@@ -17,7 +17,7 @@ import (
 	"github.com/redeploy-drill/drill/drills/kind"
 	"github.com/redeploy-drill/drill/drills/loadimages"
 	"github.com/redeploy-drill/drill/drills/wait"
-	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/runner"
 	"github.com/redeploy-drill/drill/scenarios"
 )
@@ -43,12 +43,12 @@ func kindTarget(s *scenarios.Scenario, k *scenarios.KindTarget, timeout time.Dur
 			}
 			return kind.New(kind.ClusterName(s.Metadata.Name, env.RunID), opts...), nil
 		},
-		Ledger: func(env *drills.Env, t drills.Target) *results.LedgerEntry {
+		Ledger: func(env *drills.Env, t drills.Target) *resultstore.LedgerEntry {
 			kt, ok := t.(*kind.Target)
 			if !ok {
 				return nil
 			}
-			return &results.LedgerEntry{Kind: results.LedgerKindCluster, Cluster: kt.Cluster(), Kubeconfig: kt.Kubeconfig()}
+			return &resultstore.LedgerEntry{Kind: resultstore.LedgerKindCluster, Cluster: kt.Cluster(), Kubeconfig: kt.Kubeconfig()}
 		},
 	}
 }
@@ -87,7 +87,7 @@ func clusterTarget(s *scenarios.Scenario, c *scenarios.ClusterTarget, timeout ti
 			}
 			return cluster.New(ns, opts...), nil
 		},
-		Ledger: func(env *drills.Env, t drills.Target) *results.LedgerEntry {
+		Ledger: func(env *drills.Env, t drills.Target) *resultstore.LedgerEntry {
 			ct, ok := t.(*cluster.Target)
 			if !ok {
 				return nil
@@ -95,7 +95,7 @@ func clusterTarget(s *scenarios.Scenario, c *scenarios.ClusterTarget, timeout ti
 			// Resolved already by the from-scratch check; a kubeconfig that
 			// cannot be read fails Provision before anything is made.
 			_ = ct.Resolve()
-			return &results.LedgerEntry{Kind: results.LedgerNamespace, Namespace: ct.Namespace(), Context: ct.Context(),
+			return &resultstore.LedgerEntry{Kind: resultstore.LedgerNamespace, Namespace: ct.Namespace(), Context: ct.Context(),
 				Kubeconfig: strings.Join(ct.KubeconfigFiles(), string(filepath.ListSeparator))}
 		},
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/terraform"
 	"github.com/redeploy-drill/drill/internal/plan"
-	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/scenarios"
 )
 
@@ -43,7 +43,7 @@ spec:
 
 // ledgerEntry builds the plan of ledgerScenario and the ledger entry of its
 // Terraform target for one cycle in a real workdir.
-func ledgerEntry(t *testing.T) (*results.LedgerEntry, *drills.Env) {
+func ledgerEntry(t *testing.T) (*resultstore.LedgerEntry, *drills.Env) {
 	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "web.yaml")
@@ -85,7 +85,7 @@ func TestLedgerEntryHoldsNoSecretValue(t *testing.T) {
 	assert.Equal(t, env.RunID, e.Env.Values[scenarios.VarRunID], "the cycle's own variables")
 	assert.Equal(t, []string{"AWS_PROFILE", "DRILL_DB_PASSWORD"}, e.Env.Pass, "passEnv, and the DRILL_* variable holding a secret, by name")
 	require.Len(t, e.Env.Secrets, 2)
-	assert.Equal(t, results.LedgerSecret{Name: "DB_PASSWORD", FromEnv: "DRILL_DB_PASSWORD"}, e.Env.Secrets[0])
+	assert.Equal(t, resultstore.LedgerSecret{Name: "DB_PASSWORD", FromEnv: "DRILL_DB_PASSWORD"}, e.Env.Secrets[0])
 	assert.True(t, filepath.IsAbs(e.Env.Secrets[1].FromFile), "a fromFile secret by its absolute path")
 	assert.Equal(t, "${DB_PASSWORD}", e.Terraform.Vars["password"], "Terraform variables as the scenario wrote them")
 	assert.Equal(t, filepath.Join(env.Workdir, "infra"), e.Terraform.WorkingDir)

@@ -20,6 +20,7 @@ import (
 	"github.com/redeploy-drill/drill/drills/none"
 	"github.com/redeploy-drill/drill/drills/run"
 	"github.com/redeploy-drill/drill/drills/terraform"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/runner"
 	"github.com/redeploy-drill/drill/scenarios"
@@ -87,10 +88,10 @@ func Build(s *scenarios.Scenario, opts Options) (*runner.Plan, error) {
 // and the recipe it was built from (which a ledger keeps for drill gc). The
 // secrets are read first through the scenario, so a missing one is named
 // by its field (spec.secrets[1].fromEnv).
-func baseEnv(s *scenarios.Scenario, opts Options) (map[string]string, []string, results.LedgerEnv, error) {
+func baseEnv(s *scenarios.Scenario, opts Options) (map[string]string, []string, resultstore.LedgerEnv, error) {
 	values, err := s.ResolveSecrets(opts.LookupEnv)
 	if err != nil {
-		return nil, nil, results.LedgerEnv{}, err
+		return nil, nil, resultstore.LedgerEnv{}, err
 	}
 	secrets := make([]string, 0, len(values))
 	for _, v := range values {
@@ -104,7 +105,7 @@ func baseEnv(s *scenarios.Scenario, opts Options) (map[string]string, []string, 
 	return env, secrets, r, nil
 }
 
-func target(s *scenarios.Scenario, opts Options, envRecipe results.LedgerEnv) (runner.TargetPlan, error) {
+func target(s *scenarios.Scenario, opts Options, envRecipe resultstore.LedgerEnv) (runner.TargetPlan, error) {
 	log, relay := opts.Logger, opts.TerraformRelay
 	timeout := s.Spec.Defaults.Timeout.D()
 	if timeout <= 0 {
@@ -125,14 +126,14 @@ func target(s *scenarios.Scenario, opts Options, envRecipe results.LedgerEnv) (r
 				}
 				return NewTerraform(spec, env, opts...)
 			},
-			Ledger: func(env *drills.Env, t drills.Target) *results.LedgerEntry {
+			Ledger: func(env *drills.Env, t drills.Target) *resultstore.LedgerEntry {
 				tt, ok := t.(*terraform.Target)
 				if !ok {
 					return nil
 				}
 				execPath, _ := tt.FindExec(env)
-				return &results.LedgerEntry{Kind: results.LedgerTerraform, Env: cycleRecipe(envRecipe, env),
-					Terraform: &results.LedgerTerraformTarget{
+				return &resultstore.LedgerEntry{Kind: resultstore.LedgerTerraform, Env: cycleRecipe(envRecipe, env),
+					Terraform: &resultstore.LedgerTerraformTarget{
 						WorkingDir: tt.WorkingDir(), Workdir: env.Workdir, ExecPath: execPath,
 						Vars: maps.Clone(spec.Vars), VarFiles: slices.Clone(spec.VarFiles),
 					}}

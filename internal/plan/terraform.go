@@ -5,7 +5,7 @@ import (
 
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/terraform"
-	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 )
 
 // TerraformSpec is a Terraform target's fields as the scenario wrote them,
@@ -50,7 +50,7 @@ func NewTerraform(spec TerraformSpec, env *drills.Env, opts ...terraform.Option)
 // TerraformFromLedger builds the Terraform target a ledger entry records,
 // for drill gc: env must hold the entry's environment rebuilt with
 // ResolveEnv, and env.Workdir the cycle's workdir.
-func TerraformFromLedger(e *results.LedgerTerraformTarget, env *drills.Env, opts ...terraform.Option) (*terraform.Target, error) {
+func TerraformFromLedger(e *resultstore.LedgerTerraformTarget, env *drills.Env, opts ...terraform.Option) (*terraform.Target, error) {
 	if e.ExecPath != "" {
 		opts = append(opts, terraform.WithExecPath(e.ExecPath))
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 )
 
@@ -23,7 +24,7 @@ func RunAlive(r *results.Run) bool { return DrillAlive(r.Pid, r.Host.Name, r.Sta
 // another host, which RunAlive cannot judge, is judged by the store's lock
 // in object storage when there is one: a drill that is alive renews it, a
 // pod that died lets it expire within a minute.
-func RunAliveIn(store *results.Store) func(*results.Run) bool {
+func RunAliveIn(store *resultstore.Store) func(*results.Run) bool {
 	return func(r *results.Run) bool {
 		if self, _ := os.Hostname(); r.Host.Name != self && r.Pid > 0 {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

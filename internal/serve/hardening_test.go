@@ -18,11 +18,12 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/redeploy-drill/drill/internal/histgen"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 )
 
 func TestHostHeader(t *testing.T) {
-	h := New(results.Open(t.TempDir()), WithAllowedHosts("drill.example.com", "192.0.2.10:9999", "[2001:db8::1]", ""))
+	h := New(resultstore.Open(t.TempDir()), WithAllowedHosts("drill.example.com", "192.0.2.10:9999", "[2001:db8::1]", ""))
 	tests := []struct {
 		host string
 		want int

@@ -46,6 +46,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/redeploy-drill/drill/internal/procs"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/report"
 	"github.com/redeploy-drill/drill/results"
 )
@@ -55,7 +56,7 @@ import (
 const DefaultAddr = "127.0.0.1:8080"
 
 type server struct {
-	store *results.Store
+	store *resultstore.Store
 	log   *zap.Logger
 	now   func() time.Time
 	title string
@@ -146,8 +147,8 @@ func WithAllowedHosts(hosts ...string) Option {
 
 // New returns the handler of drill serve over store's folder. It only
 // reads: it never writes into the results folder, except that reading the
-// history may repair a damaged history index (see results.Store.History).
-func New(store *results.Store, opts ...Option) http.Handler {
+// history may repair a damaged history index (see resultstore.Store.History).
+func New(store *resultstore.Store, opts ...Option) http.Handler {
 	s := &server{
 		store: store, log: zap.NewNop(), now: time.Now, title: "drill dashboard", runs: report.DefaultRuns,
 		alive: procs.RunAlive, hosts: map[string]bool{},
@@ -348,7 +349,7 @@ func (s *server) index(w http.ResponseWriter, r *http.Request) {
 		// that finishes; this server only reads, and derives the same
 		// index from the histories meanwhile.
 		s.log.Warn("index.json unreadable; serving the index derived from the histories", zap.Error(err))
-		hs, warns, herr := s.store.Histories(results.HistoryOptions{Detail: 1})
+		hs, warns, herr := s.store.Histories(resultstore.HistoryOptions{Detail: 1})
 		if herr != nil {
 			s.fail(w, r, http.StatusServiceUnavailable, errors.Join(err, herr))
 			return
@@ -367,7 +368,7 @@ type scenarioStatus struct {
 }
 
 func (s *server) scenarios(w http.ResponseWriter, r *http.Request) {
-	hs, warns, err := s.store.Histories(results.HistoryOptions{})
+	hs, warns, err := s.store.Histories(resultstore.HistoryOptions{})
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
@@ -416,7 +417,7 @@ func (s *server) runList(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	h, warns, err := s.store.History(name, results.HistoryOptions{Detail: 1})
+	h, warns, err := s.store.History(name, resultstore.HistoryOptions{Detail: 1})
 	if err != nil {
 		code := http.StatusInternalServerError
 		if errors.Is(err, results.ErrInvalidRun) || errors.Is(err, fs.ErrNotExist) {

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/redeploy-drill/drill/internal/histgen"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 )
 
@@ -28,7 +29,7 @@ var testNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 // fixture is a results folder with histgen's known history, served.
 type fixture struct {
-	store  *results.Store
+	store  *resultstore.Store
 	srv    *httptest.Server
 	outer  string // the folder holding the results folder
 	newest map[string]string
@@ -271,7 +272,7 @@ func TestServeShutsDownWithContext(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, l, New(results.Open(t.TempDir()))) }()
+	go func() { done <- Serve(ctx, l, New(resultstore.Open(t.TempDir()))) }()
 
 	resp, err := http.Get("http://" + l.Addr().String() + "/healthz")
 	require.NoError(t, err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redeploy-drill/drill/internal/histgen"
+	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/report"
 	"github.com/redeploy-drill/drill/results"
 )
@@ -26,7 +27,7 @@ func main() {
 	scenarios := fs.Int("scenarios", 10, "scenarios sharing them")
 	format := fs.String("format", "html", "report format")
 	_ = fs.Parse(os.Args[2:])
-	store := results.Open(*dir)
+	store := resultstore.Open(*dir)
 	start := time.Now()
 	switch os.Args[1] {
 	case "gen":
@@ -54,7 +55,7 @@ func main() {
 			os.Exit(1)
 		}
 	case "status":
-		hs, warns, err := store.Histories(results.HistoryOptions{})
+		hs, warns, err := store.Histories(resultstore.HistoryOptions{})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

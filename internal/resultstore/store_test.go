@@ -1,4 +1,4 @@
-package results
+package resultstore
 
 import (
 	"encoding/json"
@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	. "github.com/redeploy-drill/drill/results"
 )
 
 // TestMain doubles as a helper process that finishes runs in a shared

@@ -1,8 +1,10 @@
-package results
+package resultstore
 
 import (
 	"testing"
 	"time"
+
+	. "github.com/redeploy-drill/drill/results"
 )
 
 // BenchmarkWriteRun measures the per-step cost of recording a drill: one

@@ -1,4 +1,4 @@
-package results
+package resultstore
 
 import (
 	"bytes"
@@ -18,17 +18,24 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	. "github.com/redeploy-drill/drill/results"
 )
 
 // Schema validation helpers live in this test file because the results
 // package itself stays standard-library only. Other packages' tests load
-// the same files by path (results/schema/*.schema.json) the same way.
+// the same files by path (results/schema/*.schema.json) the same way. The
+// schemas are checked here, beside the store, because what they must accept
+// is what the store writes.
+
+// resultsDir is the results package's folder: the schemas and types.go.
+const resultsDir = "../../results"
 
 // loadSchemaDoc reads a schema from the repository (not from the embedded
 // copy, which TestEmbeddedSchemasMatchFiles compares with it).
 func loadSchemaDoc(t *testing.T, file string) map[string]any {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("schema", file))
+	data, err := os.ReadFile(filepath.Join(resultsDir, "schema", file))
 	require.NoError(t, err)
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(data, &doc))
@@ -87,7 +94,7 @@ func TestEmbeddedSchemasMatchFiles(t *testing.T) {
 	for _, name := range []string{RunSchemaFile, IndexSchemaFile} {
 		embedded, err := Schemas.ReadFile(name)
 		require.NoError(t, err, name)
-		onDisk, err := os.ReadFile(name)
+		onDisk, err := os.ReadFile(filepath.Join(resultsDir, name))
 		require.NoError(t, err, name)
 		assert.Equal(t, string(onDisk), string(embedded), name)
 	}
@@ -316,7 +323,7 @@ func TestSchemasMatchTypes(t *testing.T) {
 // declared in types.go.
 func typedConstants(t *testing.T, typ string) []any {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), "types.go", nil, 0)
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(resultsDir, "types.go"), nil, 0)
 	require.NoError(t, err)
 	var values []any
 	for _, decl := range f.Decls {

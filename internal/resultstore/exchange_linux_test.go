@@ -1,6 +1,6 @@
 //go:build linux && (amd64 || arm64)
 
-package results
+package resultstore
 
 import (
 	"os"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	. "github.com/redeploy-drill/drill/results"
 )
 
 // On Linux a snapshot trades places with the spare instead of creating a

@@ -1,4 +1,4 @@
-package results
+package resultstore
 
 import (
 	"os"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	. "github.com/redeploy-drill/drill/results"
 )
 
 // SaveRun writes the same document as WriteRun (only the flush to disk

@@ -1,4 +1,8 @@
-package results
+// Package safeio reads the files of a results folder without trusting
+// them: a FIFO, a device or a huge file where a document should be is
+// refused instead of hanging or exhausting the reader. Both the public
+// results package (ReadRun) and the store use it.
+package safeio
 
 import (
 	"errors"
@@ -13,15 +17,15 @@ import (
 // stream without end, so readers refuse them and warn instead.
 var ErrNotRegular = errors.New("not a regular file")
 
-// maxDocumentSize bounds what readers read of one document or ledger: a
+// MaxDocumentSize bounds what readers read of one document or ledger: a
 // real one is a few hundred kilobytes at most.
-const maxDocumentSize = 256 << 20
+const MaxDocumentSize = 256 << 20
 
-// openRegular opens path for reading only when it is a regular file
+// OpenRegular opens path for reading only when it is a regular file
 // (following symlinks; a symlink loop is an error). It opens without
 // blocking, so a FIFO swapped in between the check and the open cannot hang
 // the reader, and checks the opened file again.
-func openRegular(path string) (*os.File, error) {
+func OpenRegular(path string) (*os.File, error) {
 	if fi, err := os.Stat(path); err != nil {
 		return nil, err
 	} else if !fi.Mode().IsRegular() {
@@ -43,19 +47,19 @@ func openRegular(path string) (*os.File, error) {
 	return f, nil
 }
 
-// readRegular is os.ReadFile for a regular file only (see openRegular).
-func readRegular(path string) ([]byte, error) {
-	f, err := openRegular(path)
+// ReadRegular is os.ReadFile for a regular file only (see OpenRegular).
+func ReadRegular(path string) ([]byte, error) {
+	f, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxDocumentSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, MaxDocumentSize+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxDocumentSize {
-		return nil, fmt.Errorf("%s is larger than %d MiB: not a drill document", path, maxDocumentSize>>20)
+	if len(data) > MaxDocumentSize {
+		return nil, fmt.Errorf("%s is larger than %d MiB: not a drill document", path, MaxDocumentSize>>20)
 	}
 	return data, nil
 }

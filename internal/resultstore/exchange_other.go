@@ -1,6 +1,6 @@
 //go:build !(linux && (amd64 || arm64))
 
-package results
+package resultstore
 
 // exchangeFile cannot exchange here: snapshots use a temporary file.
 func exchangeFile(string, []byte) bool { return false }

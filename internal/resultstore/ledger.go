@@ -1,10 +1,11 @@
-package results
+package resultstore
 
 import (
 	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/redeploy-drill/drill/internal/safeio"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -356,7 +357,7 @@ func (l *Ledger) lines(e LedgerEntry) ([]byte, error) {
 // hold their state). A missing ledger has no entries; a torn last line (a
 // kill in the middle of a write) is ignored.
 func ReadLedger(path string) ([]LedgerEntry, error) {
-	f, err := openRegular(path)
+	f, err := safeio.OpenRegular(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -1,4 +1,4 @@
-package results
+package resultstore
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/redeploy-drill/drill/results"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,18 +16,6 @@ import (
 	"strings"
 	"time"
 )
-
-// File names inside the results folder.
-const (
-	IndexFile  = "index.json"
-	LatestFile = "latest.json"
-	// lockFileName serializes index and latest.json updates between drill
-	// processes sharing one results folder.
-	lockFileName = "index.json.lock"
-)
-
-// runIDTimeLayout makes run IDs sort by start time as plain strings.
-const runIDTimeLayout = "20060102T150405Z"
 
 // Store reads and writes result documents under Dir, the results folder:
 //
@@ -70,15 +59,15 @@ func Open(dir string) *Store { return &Store{Dir: dir} }
 func NewRunID(now time.Time) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+).
-	return now.UTC().Format(runIDTimeLayout) + "-" + hex.EncodeToString(b[:])
+	return now.UTC().Format(results.RunIDTimeLayout) + "-" + hex.EncodeToString(b[:])
 }
 
 // IndexPath is <dir>/index.json.
-func (s *Store) IndexPath() string { return filepath.Join(s.Dir, IndexFile) }
+func (s *Store) IndexPath() string { return filepath.Join(s.Dir, results.IndexFile) }
 
 // LatestPath is <dir>/<scenario>/latest.json.
 func (s *Store) LatestPath(scenario string) string {
-	return filepath.Join(s.Dir, scenario, LatestFile)
+	return filepath.Join(s.Dir, scenario, results.LatestFile)
 }
 
 // RunPath is <dir>/<scenario>/<runID>.json, the run's document.
@@ -156,58 +145,41 @@ func (s *Store) Resolve(rel string) (string, error) {
 	return filepath.Join(s.Dir, local), nil
 }
 
-// checkName rejects names that cannot safely name a file or folder of the
-// store: empty, hidden (temporary files are hidden), path separators, or a
-// name that would collide with the store's own files.
-func checkName(what, name string, reserved ...string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("%w: %s is empty", ErrInvalidRun, what)
-	case strings.HasPrefix(name, "."):
-		return fmt.Errorf("%w: %s %q starts with a dot", ErrInvalidRun, what, name)
-	case strings.ContainsAny(name, "/\\\x00"), len(name) > 200:
-		return fmt.Errorf("%w: %s %q is not a valid file name", ErrInvalidRun, what, name)
-	case slices.Contains(reserved, name):
-		return fmt.Errorf("%w: %s %q is reserved", ErrInvalidRun, what, name)
-	}
-	return nil
-}
-
-func checkRun(r *Run) error {
+func checkRun(r *results.Run) error {
 	if r == nil {
-		return fmt.Errorf("%w: nil run", ErrInvalidRun)
+		return fmt.Errorf("%w: nil run", results.ErrInvalidRun)
 	}
-	if r.APIVersion != "" && r.APIVersion != APIVersion {
-		return fmt.Errorf("%w %q (this drill writes %q)", ErrUnsupportedVersion, r.APIVersion, APIVersion)
+	if r.APIVersion != "" && r.APIVersion != results.APIVersion {
+		return fmt.Errorf("%w %q (this drill writes %q)", results.ErrUnsupportedVersion, r.APIVersion, results.APIVersion)
 	}
-	if r.Kind != "" && r.Kind != KindRun {
-		return fmt.Errorf("%w %q (want %q)", ErrWrongKind, r.Kind, KindRun)
+	if r.Kind != "" && r.Kind != results.KindRun {
+		return fmt.Errorf("%w %q (want %q)", results.ErrWrongKind, r.Kind, results.KindRun)
 	}
-	if err := checkName("scenario name", r.Scenario.Name, IndexFile, lockFileName); err != nil {
+	if err := results.CheckScenarioName(r.Scenario.Name); err != nil {
 		return err
 	}
-	return checkName("run ID", r.RunID, "latest")
+	return results.CheckRunID(r.RunID)
 }
 
 // encodeRun renders r as its document: apiVersion and kind filled in, every
 // time in UTC, and empty lists and maps as [] and {} rather than null, as
 // the schema requires. r itself is not modified.
-func encodeRun(r *Run) ([]byte, error) {
+func encodeRun(r *results.Run) ([]byte, error) {
 	if err := checkRun(r); err != nil {
 		return nil, err
 	}
 	c := *r
-	c.APIVersion, c.Kind = APIVersion, KindRun
+	c.APIVersion, c.Kind = results.APIVersion, results.KindRun
 	c.StartedAt = c.StartedAt.UTC()
 	c.FinishedAt = utcPtr(c.FinishedAt)
 	if c.Tools == nil {
 		c.Tools = map[string]string{}
 	}
-	c.Cycles = make([]Cycle, len(r.Cycles))
+	c.Cycles = make([]results.Cycle, len(r.Cycles))
 	for i, cy := range r.Cycles {
 		cy.StartedAt = cy.StartedAt.UTC()
 		cy.FinishedAt = utcPtr(cy.FinishedAt)
-		steps := make([]Step, len(cy.Steps))
+		steps := make([]results.Step, len(cy.Steps))
 		for j, st := range cy.Steps {
 			st.StartedAt = utcPtr(st.StartedAt)
 			st.FinishedAt = utcPtr(st.FinishedAt)
@@ -218,7 +190,7 @@ func encodeRun(r *Run) ([]byte, error) {
 	}
 	if c.Guideline != nil && c.Guideline.Checks == nil {
 		g := *c.Guideline
-		g.Checks = []Check{}
+		g.Checks = []results.Check{}
 		c.Guideline = &g
 	}
 	return marshalDoc(&c)
@@ -236,7 +208,7 @@ func utcPtr(t *time.Time) *time.Time {
 // redacts (WithRedaction). Masking the encoded bytes catches a secret in
 // any field, in the form the JSON encoder escaped it to; should a mask
 // break the JSON, the document's strings are masked one by one instead.
-func (s *Store) encode(r *Run) ([]byte, error) {
+func (s *Store) encode(r *results.Run) ([]byte, error) {
 	data, err := encodeRun(r)
 	if err != nil || s.redact == nil {
 		return data, err
@@ -285,7 +257,7 @@ func marshalDoc(v any) ([]byte, error) {
 // WriteRun atomically writes r to RunPath, creating folders as needed. The
 // runner calls it after every step with status running, so a drill that is
 // killed still leaves a document saying how far it got.
-func (s *Store) WriteRun(r *Run) error {
+func (s *Store) WriteRun(r *results.Run) error {
 	if _, err := s.writeRun(r); err != nil {
 		return err
 	}
@@ -298,7 +270,7 @@ func (s *Store) WriteRun(r *Run) error {
 // is killed leaves a whole one; only a power cut may lose the newest
 // snapshot. Two fsyncs per snapshot would otherwise cost more than a fast
 // step itself. FinishRun writes the final document durably.
-func (s *Store) SaveRun(r *Run) error {
+func (s *Store) SaveRun(r *results.Run) error {
 	data, err := s.encode(r)
 	if err != nil {
 		return fmt.Errorf("save run: %w", err)
@@ -311,7 +283,7 @@ func (s *Store) SaveRun(r *Run) error {
 	return nil
 }
 
-func (s *Store) writeRun(r *Run) ([]byte, error) {
+func (s *Store) writeRun(r *results.Run) ([]byte, error) {
 	data, err := s.encode(r)
 	if err != nil {
 		return nil, fmt.Errorf("write run: %w", err)
@@ -330,7 +302,7 @@ func (s *Store) writeRun(r *Run) ([]byte, error) {
 // <scenario>/latest.json and the scenario's index.json entry unless a newer
 // run of the scenario is already recorded there. A run that is still
 // running is refused with ErrNotFinished.
-func (s *Store) FinishRun(r *Run) error {
+func (s *Store) FinishRun(r *results.Run) error {
 	if r != nil && !r.Status.Finished() {
 		return fmt.Errorf("finish run %s: %w (status %q)", r.RunID, ErrNotFinished, r.Status)
 	}
@@ -352,7 +324,7 @@ func (s *Store) FinishRun(r *Run) error {
 	if s.redact != nil {
 		// latest.json, the index and the history line are derived from
 		// r: derive them from what was written.
-		var written Run
+		var written results.Run
 		if err := json.Unmarshal(data, &written); err == nil {
 			*r = written
 		}
@@ -392,18 +364,18 @@ func (s *Store) lock() (unlock func(), err error) {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create results folder: %w", err)
 	}
-	return lockFile(filepath.Join(s.Dir, lockFileName))
+	return lockFile(filepath.Join(s.Dir, results.IndexLockFile))
 }
 
 // updateLatest writes data to latest.json unless latest.json already holds
 // a newer run (a drill started later that finished first).
-func (s *Store) updateLatest(r *Run, data []byte) error {
+func (s *Store) updateLatest(r *results.Run, data []byte) error {
 	path := s.LatestPath(r.Scenario.Name)
-	if cur, err := ReadRun(path); err == nil && runBefore(r.StartedAt, r.RunID, cur.StartedAt, cur.RunID) {
+	if cur, err := results.ReadRun(path); err == nil && runBefore(r.StartedAt, r.RunID, cur.StartedAt, cur.RunID) {
 		return nil
 	}
 	if err := writeFileAtomic(path, data); err != nil {
-		return fmt.Errorf("write %s: %w", LatestFile, err)
+		return fmt.Errorf("write %s: %w", results.LatestFile, err)
 	}
 	return nil
 }
@@ -417,25 +389,18 @@ func runBefore(aStart time.Time, aID string, bStart time.Time, bID string) bool 
 	return aID < bID
 }
 
-func compareRuns(a, b *Run) int {
-	if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.RunID, b.RunID)
-}
-
 // succeeded is the LastSuccess condition: the run passed and the guideline
 // holds.
-func succeeded(r *Run) bool {
-	return r.Status == StatusPassed && r.Guideline != nil && r.Guideline.Holds
+func succeeded(r *results.Run) bool {
+	return r.Status == results.StatusPassed && r.Guideline != nil && r.Guideline.Holds
 }
 
 // applyRun folds one finished run into idx. The entry describes the newest
 // run; LastSuccess is the newest success whichever order runs arrive in, so
 // folding all runs in any order gives the same index as RebuildIndex.
-func applyRun(idx *Index, r *Run, rel string) {
+func applyRun(idx *results.Index, r *results.Run, rel string) {
 	start := r.StartedAt.UTC()
-	e := IndexEntry{
+	e := results.IndexEntry{
 		Name:        r.Scenario.Name,
 		File:        r.Scenario.File,
 		Owner:       r.Scenario.Owner,
@@ -447,13 +412,13 @@ func applyRun(idx *Index, r *Run, rel string) {
 		FreshnessMs: r.FreshnessMs,
 		Run:         rel,
 	}
-	i := slices.IndexFunc(idx.Scenarios, func(e IndexEntry) bool { return e.Name == r.Scenario.Name })
+	i := slices.IndexFunc(idx.Scenarios, func(e results.IndexEntry) bool { return e.Name == r.Scenario.Name })
 	if i < 0 {
 		if succeeded(r) {
 			e.LastSuccess = &start
 		}
 		idx.Scenarios = append(idx.Scenarios, e)
-		slices.SortFunc(idx.Scenarios, func(a, b IndexEntry) int { return cmp.Compare(a.Name, b.Name) })
+		slices.SortFunc(idx.Scenarios, func(a, b results.IndexEntry) int { return cmp.Compare(a.Name, b.Name) })
 		return
 	}
 	cur := &idx.Scenarios[i]
@@ -467,18 +432,18 @@ func applyRun(idx *Index, r *Run, rel string) {
 	cur.LastSuccess = last
 }
 
-func (s *Store) writeIndex(idx *Index) error {
-	idx.APIVersion, idx.Kind = APIVersion, KindIndex
+func (s *Store) writeIndex(idx *results.Index) error {
+	idx.APIVersion, idx.Kind = results.APIVersion, results.KindIndex
 	idx.UpdatedAt = time.Now().UTC()
 	if idx.Scenarios == nil {
-		idx.Scenarios = []IndexEntry{}
+		idx.Scenarios = []results.IndexEntry{}
 	}
 	data, err := marshalDoc(idx)
 	if err != nil {
 		return fmt.Errorf("encode index: %w", err)
 	}
 	if err := writeFileAtomic(s.IndexPath(), data); err != nil {
-		return fmt.Errorf("write %s: %w", IndexFile, err)
+		return fmt.Errorf("write %s: %w", results.IndexFile, err)
 	}
 	return nil
 }
@@ -488,7 +453,7 @@ func (s *Store) writeIndex(idx *Index) error {
 // documents: this repairs a damaged or deleted index, and gives the same
 // result as FinishRun's updates. Damaged documents are skipped and returned
 // as warnings.
-func (s *Store) RebuildIndex() (*Index, []Warning, error) {
+func (s *Store) RebuildIndex() (*results.Index, []results.Warning, error) {
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, nil, fmt.Errorf("rebuild index: %w", err)
@@ -506,8 +471,8 @@ func (s *Store) RebuildIndex() (*Index, []Warning, error) {
 
 // buildIndex folds every finished document into a new index. each, when
 // not nil, is given each scenario's finished runs, oldest first.
-func (s *Store) buildIndex(each func(scenario string, finished []*Run) error) (*Index, []Warning, error) {
-	idx := &Index{APIVersion: APIVersion, Kind: KindIndex, Scenarios: []IndexEntry{}}
+func (s *Store) buildIndex(each func(scenario string, finished []*results.Run) error) (*results.Index, []results.Warning, error) {
+	idx := &results.Index{APIVersion: results.APIVersion, Kind: results.KindIndex, Scenarios: []results.IndexEntry{}}
 	names, warns, err := s.Scenarios()
 	if err != nil {
 		return nil, warns, err
@@ -516,7 +481,7 @@ func (s *Store) buildIndex(each func(scenario string, finished []*Run) error) (*
 		runs, w, err := s.Runs(name)
 		warns = append(warns, w...)
 		if err != nil {
-			warns = append(warns, Warning{Path: filepath.Join(s.Dir, name), Err: err})
+			warns = append(warns, results.Warning{Path: filepath.Join(s.Dir, name), Err: err})
 			continue
 		}
 		finished := runs[:0]
@@ -535,76 +500,11 @@ func (s *Store) buildIndex(each func(scenario string, finished []*Run) error) (*
 	return idx, warns, nil
 }
 
-// ReadRun reads and decodes the DrillRun document at path. Unknown fields
-// are accepted (adding a field keeps drill/v1); another apiVersion or kind
-// is not. Every error is a *DocumentError naming path.
-func ReadRun(path string) (*Run, error) {
-	data, err := readRegular(path)
-	if err != nil {
-		return nil, &DocumentError{Path: path, Err: err}
-	}
-	var r Run
-	if err := decodeDoc(data, KindRun, &r, func() (string, string) { return r.APIVersion, r.Kind }); err != nil {
-		return nil, &DocumentError{Path: path, Err: err}
-	}
-	return &r, nil
-}
-
-// ReadIndex reads index.json. A results folder without one (nothing has
-// finished yet) gives an empty index, not an error. A damaged index gives a
-// *DocumentError; RebuildIndex repairs it.
-func (s *Store) ReadIndex() (*Index, error) {
-	path := s.IndexPath()
-	data, err := readRegular(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &Index{APIVersion: APIVersion, Kind: KindIndex, Scenarios: []IndexEntry{}}, nil
-	}
-	if err != nil {
-		return nil, &DocumentError{Path: path, Err: err}
-	}
-	var idx Index
-	if err := decodeDoc(data, KindIndex, &idx, func() (string, string) { return idx.APIVersion, idx.Kind }); err != nil {
-		return nil, &DocumentError{Path: path, Err: err}
-	}
-	return &idx, nil
-}
-
-// decodeDoc decodes data into v and checks the header that header reads
-// back from v. When decoding fails on a type mismatch the header is read on
-// its own, so a document of another version reports ErrUnsupportedVersion
-// rather than a confusing type error.
-func decodeDoc(data []byte, kind string, v any, header func() (string, string)) error {
-	if err := json.Unmarshal(data, v); err != nil {
-		var h struct {
-			APIVersion string `json:"apiVersion"`
-			Kind       string `json:"kind"`
-		}
-		if json.Unmarshal(data, &h) == nil {
-			if herr := checkHeader(h.APIVersion, h.Kind, kind); herr != nil {
-				return herr
-			}
-		}
-		return err
-	}
-	version, gotKind := header()
-	return checkHeader(version, gotKind, kind)
-}
-
-func checkHeader(version, kind, want string) error {
-	if version != APIVersion {
-		return fmt.Errorf("%w %q (want %q)", ErrUnsupportedVersion, version, APIVersion)
-	}
-	if kind != want {
-		return fmt.Errorf("%w %q (want %q)", ErrWrongKind, kind, want)
-	}
-	return nil
-}
-
 // Scenarios lists the scenarios that have results: the folders of Dir
 // holding at least one document, sorted by name. A results folder that does
 // not exist yet has no scenarios. A scenario folder that cannot be read is
 // left out and returned as a Warning: one bad folder never hides the rest.
-func (s *Store) Scenarios() ([]string, []Warning, error) {
+func (s *Store) Scenarios() ([]string, []results.Warning, error) {
 	entries, err := os.ReadDir(s.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
@@ -614,16 +514,16 @@ func (s *Store) Scenarios() ([]string, []Warning, error) {
 	}
 	var (
 		names []string
-		warns []Warning
+		warns []results.Warning
 	)
 	for _, e := range entries {
-		if !e.IsDir() || checkName("scenario name", e.Name(), IndexFile, lockFileName) != nil {
+		if !e.IsDir() || results.CheckScenarioName(e.Name()) != nil {
 			continue
 		}
 		path := filepath.Join(s.Dir, e.Name())
 		sub, err := os.ReadDir(path)
 		if err != nil {
-			warns = append(warns, Warning{Path: path, Err: err})
+			warns = append(warns, results.Warning{Path: path, Err: err})
 			continue
 		}
 		if slices.ContainsFunc(sub, isDocument) {
@@ -644,8 +544,8 @@ func isDocument(e fs.DirEntry) bool {
 // document, or one whose runId or scenario does not match its file, is
 // skipped and reported as a Warning: one bad file never hides the rest of
 // the history. A scenario without results has no runs and no error.
-func (s *Store) Runs(scenario string) ([]*Run, []Warning, error) {
-	if err := checkName("scenario name", scenario, IndexFile, lockFileName); err != nil {
+func (s *Store) Runs(scenario string) ([]*results.Run, []results.Warning, error) {
+	if err := results.CheckScenarioName(scenario); err != nil {
 		return nil, nil, fmt.Errorf("list runs: %w", err)
 	}
 	dir := filepath.Join(s.Dir, scenario)
@@ -657,45 +557,45 @@ func (s *Store) Runs(scenario string) ([]*Run, []Warning, error) {
 		return nil, nil, fmt.Errorf("list runs of %s: %w", scenario, err)
 	}
 	var (
-		runs  []*Run
-		warns []Warning
+		runs  []*results.Run
+		warns []results.Warning
 	)
 	for _, e := range entries {
-		if !isDocument(e) || e.Name() == LatestFile {
+		if !isDocument(e) || e.Name() == results.LatestFile {
 			continue
 		}
 		path := filepath.Join(dir, e.Name())
-		r, err := ReadRun(path)
+		r, err := results.ReadRun(path)
 		if err != nil {
-			var de *DocumentError
+			var de *results.DocumentError
 			if errors.As(err, &de) {
 				err = de.Err
 			}
-			warns = append(warns, Warning{Path: path, Err: err})
+			warns = append(warns, results.Warning{Path: path, Err: err})
 			continue
 		}
 		if id := strings.TrimSuffix(e.Name(), ".json"); r.RunID != id {
-			warns = append(warns, Warning{Path: path, Err: fmt.Errorf("%w: runId %q does not match the file name", ErrInvalidRun, r.RunID)})
+			warns = append(warns, results.Warning{Path: path, Err: fmt.Errorf("%w: runId %q does not match the file name", results.ErrInvalidRun, r.RunID)})
 			continue
 		}
 		if r.Scenario.Name != scenario {
-			warns = append(warns, Warning{Path: path, Err: fmt.Errorf("%w: scenario %q does not match the folder", ErrInvalidRun, r.Scenario.Name)})
+			warns = append(warns, results.Warning{Path: path, Err: fmt.Errorf("%w: scenario %q does not match the folder", results.ErrInvalidRun, r.Scenario.Name)})
 			continue
 		}
 		runs = append(runs, r)
 	}
-	slices.SortFunc(runs, compareRuns)
+	slices.SortFunc(runs, results.CompareRuns)
 	return runs, warns, nil
 }
 
 // Latest returns the newest finished run of scenario: latest.json, or, when
 // that is missing or damaged, the newest finished run document. A scenario
 // with no finished run gives an error wrapping ErrNoRuns.
-func (s *Store) Latest(scenario string) (*Run, error) {
-	if err := checkName("scenario name", scenario, IndexFile, lockFileName); err != nil {
+func (s *Store) Latest(scenario string) (*results.Run, error) {
+	if err := results.CheckScenarioName(scenario); err != nil {
 		return nil, fmt.Errorf("latest run: %w", err)
 	}
-	if r, err := ReadRun(s.LatestPath(scenario)); err == nil && r.Scenario.Name == scenario {
+	if r, err := results.ReadRun(s.LatestPath(scenario)); err == nil && r.Scenario.Name == scenario {
 		return r, nil
 	}
 	runs, _, err := s.Runs(scenario)
@@ -707,5 +607,8 @@ func (s *Store) Latest(scenario string) (*Run, error) {
 			return runs[i], nil
 		}
 	}
-	return nil, fmt.Errorf("latest run of %s: %w", scenario, ErrNoRuns)
+	return nil, fmt.Errorf("latest run of %s: %w", scenario, results.ErrNoRuns)
 }
+
+// ReadIndex reads the folder's index.json (see results.ReadIndex).
+func (s *Store) ReadIndex() (*results.Index, error) { return results.ReadIndex(s.IndexPath()) }

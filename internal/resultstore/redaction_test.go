@@ -1,4 +1,4 @@
-package results
+package resultstore
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	. "github.com/redeploy-drill/drill/results"
 )
 
 // mask stands in for a drills.Redactor: it masks one secret, raw and in

@@ -1,4 +1,4 @@
-package results
+package resultstore
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	. "github.com/redeploy-drill/drill/results"
 )
 
 // mixedHistory finishes n runs of scenario in a scrambled order (drills

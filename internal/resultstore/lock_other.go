@@ -1,6 +1,6 @@
 //go:build !(linux || darwin || freebsd)
 
-package results
+package resultstore
 
 import "sync"
 
