@@ -38,7 +38,7 @@ func (x *run) removeWorkdir(c *results.Cycle, env *drills.Env, log *zap.Logger) 
 				what = append(what, h.Describe())
 			}
 			msg = fmt.Sprintf("cycle %d: left behind: %s (its workdir %s is kept); `drill gc --results %s` retries the destroy",
-				c.Index, strings.Join(what, ", "), c.Workdir, x.store.Location())
+				c.Index, strings.Join(what, ", "), c.Workdir, x.files.Location())
 		}
 		x.leftBehind = append(x.leftBehind, msg)
 		x.keptWorkdirs = append(x.keptWorkdirs, c.Workdir)
@@ -88,7 +88,7 @@ func (x *run) skipCycles(from, to int, why string) {
 // saveSnapshot writes a snapshot of the running document, and remembers a
 // failure to write it as a failure of drill's environment.
 func (x *run) saveSnapshot(doc *results.Run) error {
-	err := x.store.SaveRun(doc)
+	err := x.rec.Save(doc, resultstore.Snapshot)
 	if err != nil {
 		x.noteResultsError(err)
 	}

@@ -19,7 +19,7 @@ import (
 // a kill -9 from now on still leaves `drill gc` a full record of what the
 // run created. The document then says that its evidence is incomplete.
 func (x *run) noticeLostResults(c *results.Cycle, step string) {
-	if _, err := os.Stat(x.store.RunPath(x.plan.Scenario.Name, x.doc.RunID)); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(x.files.Document()); !errors.Is(err, fs.ErrNotExist) {
 		return
 	}
 	if x.ledger != nil {
@@ -31,7 +31,7 @@ func (x *run) noticeLostResults(c *results.Cycle, step string) {
 		return
 	}
 	x.lostResults = true
-	msg := fmt.Sprintf("the run's document was removed from the results folder %s during the run (noticed at cycle %d, step %s); it was written again, but the logs written before are lost", x.store.Dir, c.Index, step)
+	msg := fmt.Sprintf("the run's document was removed from the results folder %s during the run (noticed at cycle %d, step %s); it was written again, but the logs written before are lost", x.files.Folder(), c.Index, step)
 	x.doc.Warnings = append(x.doc.Warnings, msg)
 	x.log.Warn("results folder removed during the run", zap.String("step", step), zap.Int("cycle", c.Index))
 	x.emit(Event{Kind: Notice, Run: x.doc, Cycle: c, Message: "warning: " + msg})
@@ -50,7 +50,7 @@ func (x *run) dropLostLogs() {
 			if s.Log == "" {
 				continue
 			}
-			path, err := x.store.Resolve(s.Log)
+			path, err := x.files.Resolve(s.Log)
 			if err != nil {
 				continue
 			}

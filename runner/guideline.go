@@ -94,7 +94,7 @@ func (x *run) runOutcome(plannedCycles int) (results.Status, *results.Error) {
 		return results.StatusCanceled, &results.Error{Reason: results.ReasonCanceled, Message: msg}
 	}
 	if err := x.resultsFailed(); err != nil {
-		msg := fmt.Sprintf("drill could not write its evidence into the results folder %s: %s; free space (or fix the file system) and run again", x.store.Dir, x.redactor.Redact(err.Error()))
+		msg := fmt.Sprintf("drill could not write its evidence into the results folder %s: %s; free space (or fix the file system) and run again", x.files.Folder(), x.redactor.Redact(err.Error()))
 		if teardownErr != nil {
 			msg += "; also: " + teardownErr.Message
 		}

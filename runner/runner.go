@@ -122,9 +122,9 @@ func WithRedactor(red *drills.Redactor) Option { return func(r *Runner) { r.reda
 type run struct {
 	r    *Runner
 	plan *Plan
-	// store is the Runner's store with the run's redaction and an
-	// absolute folder.
-	store    *resultstore.Store
+	// rec is where the run's evidence goes, files where its files are.
+	rec      Recorder
+	files    resultstore.RunFiles
 	doc      *results.Run
 	redactor *drills.Redactor
 	log      *zap.Logger
@@ -168,16 +168,6 @@ type run struct {
 // written (the drill's own failures are in the document).
 func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 	log := r.logger
-	store := r.store
-	if !filepath.IsAbs(store.Dir) {
-		// Every path handed to steps and written into documents derives
-		// from the store's folder: it must not depend on drill's cwd.
-		if abs, err := filepath.Abs(store.Dir); err == nil {
-			st := *store
-			st.Dir = abs
-			store = &st
-		}
-	}
 	started := time.Now()
 	now := started.UTC()
 	doc := &results.Run{
@@ -205,8 +195,11 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 		log:      log.With(zap.String("run", doc.RunID), zap.String("scenario", p.Scenario.Name)),
 	}
 	// Every document the run writes goes through its redactor, whatever
-	// field a secret reached.
-	x.store = store.WithRedaction(x.redactor.RedactBytes)
+	// field a secret reached. Every path handed to steps and written into
+	// documents derives from the recording's absolute folder: it must not
+	// depend on drill's cwd.
+	x.rec = r.store.Record(p.Scenario.Name, doc.RunID, x.redactor.RedactBytes)
+	x.files = x.rec.Files()
 	if r.lock {
 		release, err := x.lock()
 		if err != nil {
@@ -214,7 +207,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 		}
 		defer release()
 	}
-	if err := x.store.WriteRun(doc); err != nil {
+	if err := x.rec.Save(doc, resultstore.Durable); err != nil {
 		return doc, fmt.Errorf("write run document: %w", err)
 	}
 	x.snaps = newSnapshotter(x.saveSnapshot, x.log)
@@ -222,7 +215,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 	// The ledger records what the run creates before it is created, so that
 	// `drill gc` can remove it after a kill -9. Processes come first: every
 	// step carries DRILL_RUN_ID, and so does whatever it starts.
-	x.ledger = x.store.Ledger(p.Scenario.Name, doc.RunID)
+	x.ledger = x.rec.Ledger()
 	x.ledgerCreate(resultstore.LedgerEntry{ID: "processes", Kind: resultstore.LedgerProcesses, RunID: doc.RunID})
 	x.emit(Event{Kind: RunStarted, Run: doc})
 
@@ -251,7 +244,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 	}
 	x.emit(Event{Kind: RunFinished, Run: doc})
 	x.snaps.flush()
-	if err := x.store.FinishRun(doc); err != nil {
+	if err := x.rec.Save(doc, resultstore.Final); err != nil {
 		return doc, fmt.Errorf("write run document: %w", err)
 	}
 	return doc, nil
@@ -272,15 +265,15 @@ func (r *Runner) runRedactor(secrets []string) *drills.Redactor {
 // hang) and, once the lock is free, the run starts anew: its start time and
 // duration, and so its budget, do not count the wait.
 func (x *run) lock() (func(), error) {
-	r, p, doc := x.r, x.plan, x.doc
-	release, err := x.store.LockScenario(x.ctx, p.Scenario.Name, doc.RunID, false)
+	r, doc := x.r, x.doc
+	release, err := x.rec.Lock(x.ctx, false)
 	var busy *resultstore.BusyError
 	if !errors.As(err, &busy) || !r.waitLock {
 		return release, err
 	}
 	x.log.Info("waiting for the scenario's other run", zap.String("other", busy.RunID), zap.Int("pid", busy.Pid))
 	x.emit(Event{Kind: Notice, Run: doc, Message: fmt.Sprintf("%s; waiting for it (--wait)", busy)})
-	release, err = x.store.LockScenario(x.ctx, p.Scenario.Name, doc.RunID, true)
+	release, err = x.rec.Lock(x.ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +325,7 @@ func (x *run) saveNow() {
 // cycle. It waits for the background writes first, so none overtakes it.
 func (x *run) checkpoint() {
 	x.snaps.flush()
-	if err := x.store.WriteRun(x.doc); err != nil {
+	if err := x.rec.Save(x.doc, resultstore.Durable); err != nil {
 		x.noteResultsError(err)
 		x.log.Warn("could not save the run document", zap.Error(err))
 	}
@@ -351,7 +344,7 @@ func (x *run) cycle(index int) {
 		RunID:    x.doc.RunID,
 		Scenario: x.plan.Scenario.Name,
 		Cycle:    index,
-		RunDir:   x.store.RunDir(x.plan.Scenario.Name, x.doc.RunID),
+		RunDir:   x.files.RunDir(),
 		Logger:   log,
 		Redactor: x.redactor,
 		Vars:     map[string]string{},
@@ -363,7 +356,7 @@ func (x *run) cycle(index int) {
 	env.Vars[scenarios.VarRunID] = x.doc.RunID
 	env.Vars[scenarios.VarScenario] = x.plan.Scenario.Name
 	env.Vars[scenarios.VarCycle] = strconv.Itoa(index)
-	env.Vars[scenarios.VarResultsDir] = x.store.Dir
+	env.Vars[scenarios.VarResultsDir] = x.files.Folder()
 
 	failed := false // a deploy/verify step or provision failed
 	var target drills.Target
@@ -528,7 +521,7 @@ func (x *run) cycle(index int) {
 	if keep {
 		x.keptWorkdirs = append(x.keptWorkdirs, c.Workdir)
 		x.stopAfterCycle = true
-		x.emit(Event{Kind: Notice, Run: x.doc, Cycle: c, Message: keepMessage(x.plan, env, target, x.store.Location())})
+		x.emit(Event{Kind: Notice, Run: x.doc, Cycle: c, Message: keepMessage(x.plan, env, target, x.files.Location())})
 	} else {
 		x.sweepProcesses(c, index)
 		x.removeWorkdir(c, env, log)
@@ -654,7 +647,7 @@ func (x *run) exportLogs(c *results.Cycle, env *drills.Env, target drills.Target
 	}
 	for i := len(c.Steps) - 1; i >= 0; i-- {
 		if s := &c.Steps[i]; s.Status != results.StatusPassed && s.Status != results.StatusSkipped {
-			s.Evidence = x.store.Rel(dir)
+			s.Evidence = x.files.Rel(dir)
 			break
 		}
 	}

@@ -77,12 +77,12 @@ func (x *run) owner(s Step) string {
 // exec is the heart of the runner: one step, its attempts, its log and its record.
 func (x *run) exec(parent context.Context, c *results.Cycle, env *drills.Env, s Step, fn drills.StepFunc) results.Status {
 	start := time.Now()
-	logPath := x.store.LogPath(x.plan.Scenario.Name, x.doc.RunID, env.Cycle, len(c.Steps), s.Name)
+	logPath := x.files.Log(env.Cycle, len(c.Steps), s.Name)
 	c.Steps = append(c.Steps, results.Step{
 		Name: s.Name, Kind: s.Kind, Phase: s.Phase, Owner: x.owner(s),
 		Status: results.StatusRunning, StartedAt: utc(start),
 		TimeoutMs: s.Timeout.Milliseconds(), Manual: s.Manual != "",
-		Log: x.store.Rel(logPath),
+		Log: x.files.Rel(logPath),
 	})
 	rec := &c.Steps[len(c.Steps)-1]
 	x.saveNow()
@@ -234,9 +234,9 @@ func (x *run) openLog(path string, log *zap.Logger) (*stepOutput, *tailBuffer, f
 	tail := newTailBuffer(tailLines)
 	file := &logFile{path: path}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		file.err = fmt.Errorf("create the log folder of %s: %w", x.store.Rel(path), err)
+		file.err = fmt.Errorf("create the log folder of %s: %w", x.files.Rel(path), err)
 	} else if f, err := os.Create(path); err != nil {
-		file.err = fmt.Errorf("create the step log %s: %w", x.store.Rel(path), err)
+		file.err = fmt.Errorf("create the step log %s: %w", x.files.Rel(path), err)
 	} else {
 		file.f = f
 	}
@@ -246,7 +246,7 @@ func (x *run) openLog(path string, log *zap.Logger) (*stepOutput, *tailBuffer, f
 	w := x.redactor.Writer(io.MultiWriter(file, tail))
 	return &stepOutput{w: w}, tail, func() error {
 		_ = w.Close()
-		return file.close(x.store.Rel(path))
+		return file.close(x.files.Rel(path))
 	}
 }
 
