@@ -21,26 +21,16 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/internal/kube"
 )
 
-// Resources are watched, not polled: a poll notices readiness half its
-// interval late on average (a 1 s poll made a wait step finish 0.8 s after
-// the rollout), a watch within milliseconds. A watch that ends (the API
-// server closes it after its timeout, a connection drops, the resource
-// version is too old) is followed by a new list and watch, after
-// relistDelay when the list or watch request itself failed, doubling up to
-// maxRelistDelay while the API server keeps failing.
-const (
-	relistDelay    = 100 * time.Millisecond
-	maxRelistDelay = 5 * time.Second
-)
+// Resources are watched, not polled (kube.WatchNamed): a poll notices
+// readiness half its interval late on average (a 1 s poll made a wait step
+// finish 0.8 s after the rollout), a watch within milliseconds.
 
 // evidenceTimeout bounds the collection of evidence, which runs after the
 // step's own context ended.
@@ -219,10 +209,8 @@ type update struct {
 	err   error
 }
 
-// watchItem lists the item's object (by a field selector on its name, so
-// the list is also the start of the watch), sends it, then watches from the
-// list's resource version and sends each change, until ctx ends. A watch
-// that ends, or an error event (410 Gone), starts over with a new list.
+// watchItem sends the item's object and each change of it (kube.WatchNamed)
+// until ctx ends. A failed list or watch request is sent too, and retried.
 func watchItem(ctx context.Context, c *kube.Clients, index int, it *item, updates chan<- update) {
 	send := func(u update) bool {
 		u.index = index
@@ -233,70 +221,14 @@ func watchItem(ctx context.Context, c *kube.Clients, index int, it *item, update
 			return false
 		}
 	}
-	ri := c.Resource(it.mapping, it.ns)
-	selector := fields.OneTermEqualSelector("metadata.name", it.name).String()
-	delay := relistDelay
-	for ctx.Err() == nil {
-		list, err := ri.List(ctx, metav1.ListOptions{FieldSelector: selector})
-		var w watch.Interface
-		if err == nil {
-			var obj *unstructured.Unstructured
-			if len(list.Items) > 0 {
-				obj = &list.Items[0]
+	_ = kube.WatchNamed(ctx, c.Resource(it.mapping, it.ns), it.name,
+		func(obj *unstructured.Unstructured) bool { return !send(update{obj: obj}) },
+		func(_ string, err error) error {
+			if !send(update{err: err}) {
+				return context.Cause(ctx)
 			}
-			if !send(update{obj: obj}) {
-				return
-			}
-			w, err = ri.Watch(ctx, metav1.ListOptions{FieldSelector: selector, ResourceVersion: list.GetResourceVersion(), AllowWatchBookmarks: true})
-		}
-		if err != nil {
-			if ctx.Err() != nil || !send(update{err: err}) {
-				return
-			}
-			t := time.NewTimer(delay)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return
-			}
-			delay = min(2*delay, maxRelistDelay)
-			continue
-		}
-		delay = relistDelay
-		if !forward(ctx, w, send) {
-			return
-		}
-	}
-}
-
-// forward sends the objects of w's events until w ends (true: list again)
-// or ctx does (false).
-func forward(ctx context.Context, w watch.Interface, send func(update) bool) bool {
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return false
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return true
-			}
-			switch ev.Type {
-			case watch.Added, watch.Modified:
-				if u, isObj := ev.Object.(*unstructured.Unstructured); isObj && !send(update{obj: u}) {
-					return false
-				}
-			case watch.Deleted:
-				if !send(update{}) {
-					return false
-				}
-			case watch.Error:
-				// Most often 410 Gone: the resource version is too old.
-				return true
-			}
-		}
-	}
+			return nil
+		})
 }
 
 // describe says what is wrong with items, for the error message.
