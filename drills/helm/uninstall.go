@@ -8,6 +8,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"helm.sh/helm/v4/pkg/action"
@@ -17,7 +19,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/redeploy-drill/drill/drills"
 	"github.com/redeploy-drill/drill/drills/internal/kube"
@@ -40,9 +45,10 @@ type Release struct {
 	Owner map[string]string
 }
 
-// pollInterval is how often Uninstall looks whether the objects of a release
-// that are being deleted are gone (a namespace it deletes is watched).
-const pollInterval = 500 * time.Millisecond
+// retryInterval is how long untilGone waits before it looks again when it
+// could not watch the objects being deleted (it watches them otherwise, as
+// it watches a namespace it deletes).
+const retryInterval = 500 * time.Millisecond
 
 // Uninstall removes a release as `helm uninstall --cascade foreground
 // --wait` does, without keeping its history (so nothing of this cycle's
@@ -131,38 +137,76 @@ func Uninstall(ctx context.Context, r Release, out io.Writer) error {
 // helm.sh/resource-policy, history) will not go by itself. So what it
 // returns is what stays, never an object that was only on its way out.
 func untilGone(ctx context.Context, cfg *action.Configuration, c *kube.Clients, r Release, objs []object) ([]string, error) {
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
 	for {
 		left, going, err := leftOf(ctx, cfg, c, r, objs)
-		if err != nil || len(left) == 0 || !going {
+		if err != nil || len(left) == 0 || len(going) == 0 {
 			return left, err
 		}
-		select {
-		case <-ctx.Done():
+		watched := watchGone(ctx, going)
+		if ctx.Err() != nil {
 			return left, nil
-		case <-tick.C:
+		}
+		if !watched {
+			// A watch failed (what failed shows in the next look, or
+			// not at all: an RBAC that allows get but not watch):
+			// look again after a while rather than at once.
+			select {
+			case <-ctx.Done():
+				return left, nil
+			case <-time.After(retryInterval):
+			}
 		}
 	}
 }
 
+// leaving is an object of a release that is being deleted.
+type leaving struct {
+	ri   dynamic.ResourceInterface
+	name string
+	uid  types.UID
+}
+
+// watchGone watches every object of going until it is gone, replaced or no
+// longer being deleted, or ctx ends. It reports whether every watch could
+// be made.
+func watchGone(ctx context.Context, going []leaving) bool {
+	var (
+		wg     sync.WaitGroup
+		failed atomic.Bool
+	)
+	for _, l := range going {
+		wg.Go(func() {
+			err := kube.WatchNamed(ctx, l.ri, l.name, func(u *unstructured.Unstructured) bool {
+				return u == nil || u.GetUID() != l.uid || u.GetDeletionTimestamp() == nil
+			}, func(_ string, err error) error { return err })
+			if err != nil && ctx.Err() == nil {
+				failed.Store(true)
+			}
+		})
+	}
+	wg.Wait()
+	return !failed.Load()
+}
+
 // leftOf lists what is still there of a release: objects of its manifest
-// and revisions of its history. going is set when some object left is being
+// and revisions of its history. going are the objects left that are being
 // deleted, so that waiting may change the answer.
-func leftOf(ctx context.Context, cfg *action.Configuration, c *kube.Clients, r Release, objs []object) (left []string, going bool, err error) {
+func leftOf(ctx context.Context, cfg *action.Configuration, c *kube.Clients, r Release, objs []object) (left []string, going []leaving, err error) {
 	for _, o := range objs {
 		there, deleting, err := exists(ctx, c, o.ref)
 		if err != nil {
-			return nil, false, err
+			return nil, nil, err
 		}
 		if there != "" {
 			left = append(left, there)
-			going = going || deleting
+			if deleting != nil {
+				going = append(going, *deleting)
+			}
 		}
 	}
 	hist, err := cfg.Releases.History(r.Name)
 	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
-		return nil, false, fmt.Errorf("read release history: %w", err)
+		return nil, nil, fmt.Errorf("read release history: %w", err)
 	}
 	if len(hist) > 0 {
 		left = append(left, fmt.Sprintf("%d revision(s) of release %s in the history (Secrets sh.helm.release.v1.%s.v* -n %s)", len(hist), r.Name, r.Name, r.Namespace))
@@ -170,39 +214,41 @@ func leftOf(ctx context.Context, cfg *action.Configuration, c *kube.Clients, r R
 	return left, going, nil
 }
 
-// exists names the object when it is still there ("" when gone), and says
-// whether it is being deleted. An object whose kind the cluster no longer
+// exists names the object when it is still there ("" when gone), and
+// returns it as leaving when it is being deleted. An object whose kind the cluster no longer
 // serves (a CRD uninstalled with it) cannot exist.
-func exists(ctx context.Context, c *kube.Clients, ref drills.ObjectRef) (string, bool, error) {
+func exists(ctx context.Context, c *kube.Clients, ref drills.ObjectRef) (string, *leaving, error) {
 	gv, err := schema.ParseGroupVersion(ref.APIVersion)
 	if err != nil {
-		return "", false, err
+		return "", nil, err
 	}
 	m, err := c.Mapping(ctx, gv.WithKind(ref.Kind), 0)
 	if meta.IsNoMatchError(err) {
-		return "", false, nil
+		return "", nil, nil
 	}
 	if err != nil {
-		return "", false, err
+		return "", nil, err
 	}
 	ns := ref.Namespace
 	if !kube.Namespaced(m) {
 		ns = ""
 	}
-	u, err := c.Resource(m, ns).Get(ctx, ref.Name, metav1.GetOptions{})
+	ri := c.Resource(m, ns)
+	u, err := ri.Get(ctx, ref.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return "", false, nil
+		return "", nil, nil
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("get %s: %w", ref.Name, err)
+		return "", nil, fmt.Errorf("get %s: %w", ref.Name, err)
 	}
 	name := kube.DisplayName(m.GroupVersionKind.GroupKind(), ref.Name)
 	if ns != "" {
 		name += " -n " + ns
 	}
-	deleting := u.GetDeletionTimestamp() != nil
-	if deleting {
+	var deleting *leaving
+	if u.GetDeletionTimestamp() != nil {
 		name += fmt.Sprintf(" (being deleted, finalizers %v)", u.GetFinalizers())
+		deleting = &leaving{ri: ri, name: ref.Name, uid: u.GetUID()}
 	}
 	if u.GetAnnotations()["helm.sh/resource-policy"] == "keep" {
 		name += " (kept by its helm.sh/resource-policy: keep annotation)"
