@@ -1,11 +1,12 @@
 package results_test
 
 import (
-	. "github.com/redeploy-drill/drill/results"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	. "github.com/redeploy-drill/drill/results"
 )
 
 func TestCheckNames(t *testing.T) {

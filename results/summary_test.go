@@ -1,12 +1,13 @@
 package results_test
 
 import (
-	. "github.com/redeploy-drill/drill/results"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	. "github.com/redeploy-drill/drill/results"
 )
 
 // hr is one generated run: started ago before summaryNow.

@@ -215,8 +215,8 @@ func leftOf(ctx context.Context, cfg *action.Configuration, c *kube.Clients, r R
 }
 
 // exists names the object when it is still there ("" when gone), and
-// returns it as leaving when it is being deleted. An object whose kind the cluster no longer
-// serves (a CRD uninstalled with it) cannot exist.
+// returns it as leaving when it is being deleted. An object whose kind the
+// cluster no longer serves (a CRD uninstalled with it) cannot exist.
 func exists(ctx context.Context, c *kube.Clients, ref drills.ObjectRef) (string, *leaving, error) {
 	gv, err := schema.ParseGroupVersion(ref.APIVersion)
 	if err != nil {

@@ -28,10 +28,6 @@ import (
 	"github.com/redeploy-drill/drill/drills/internal/kube"
 )
 
-// Resources are watched, not polled (kube.WatchNamed): a poll notices
-// readiness half its interval late on average (a 1 s poll made a wait step
-// finish 0.8 s after the rollout), a watch within milliseconds.
-
 // evidenceTimeout bounds the collection of evidence, which runs after the
 // step's own context ended.
 const evidenceTimeout = 20 * time.Second
@@ -209,8 +205,11 @@ type update struct {
 	err   error
 }
 
-// watchItem sends the item's object and each change of it (kube.WatchNamed)
-// until ctx ends. A failed list or watch request is sent too, and retried.
+// watchItem sends the item's object and each change of it until ctx ends.
+// Resources are watched (kube.WatchNamed), not polled: a poll notices
+// readiness half its interval late on average (a 1 s poll made a wait step
+// finish 0.8 s after the rollout), a watch within milliseconds. A failed
+// list or watch request is sent too, and retried.
 func watchItem(ctx context.Context, c *kube.Clients, index int, it *item, updates chan<- update) {
 	send := func(u update) bool {
 		u.index = index

@@ -2,9 +2,10 @@ package resultstore
 
 import (
 	"fmt"
+	"time"
+
 	"github.com/redeploy-drill/drill/internal/resultstest"
 	. "github.com/redeploy-drill/drill/results"
-	"time"
 )
 
 // The shared fixtures, under the names these tests have always used.

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/redeploy-drill/drill/internal/safeio"
-	"github.com/redeploy-drill/drill/results"
 	"io"
 	"io/fs"
 	"os"
@@ -17,6 +15,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/redeploy-drill/drill/internal/safeio"
+	"github.com/redeploy-drill/drill/results"
 )
 
 // historyHeader is the first line of history.jsonl. A file with another

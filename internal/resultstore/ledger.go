@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/redeploy-drill/drill/internal/safeio"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/redeploy-drill/drill/internal/safeio"
 )
 
 // LedgerFile is the name of a run's ledger inside its run folder.

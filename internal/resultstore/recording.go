@@ -33,14 +33,13 @@ type Recording struct {
 // Record returns the Recording of run runID of scenario; every document it
 // writes is masked by redact (nil: none).
 func (s *Store) Record(scenario, runID string, redact func([]byte) []byte) *Recording {
-	c := *s
+	c := s.WithRedaction(redact)
 	if !filepath.IsAbs(c.Dir) {
 		if abs, err := filepath.Abs(c.Dir); err == nil {
 			c.Dir = abs
 		}
 	}
-	c.redact = redact
-	return &Recording{store: &c, scenario: scenario, runID: runID}
+	return &Recording{store: c, scenario: scenario, runID: runID}
 }
 
 // Save writes doc, the run's document, as durably as d says.

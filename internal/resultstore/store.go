@@ -8,13 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/redeploy-drill/drill/results"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/redeploy-drill/drill/results"
 )
 
 // Store reads and writes result documents under Dir, the results folder:
