@@ -190,14 +190,25 @@ func (s *Store) writeSeen(v *seen) {
 	}
 }
 
+// maxVanishedRetries bounds how often list reads a page again because an
+// object vanished while it was listed.
+const maxVanishedRetries = 5
+
 func (s *Store) list(ctx context.Context, prefix string, st *Stats) ([]*blob.ListObject, error) {
 	var out []*blob.ListObject
 	token := blob.FirstPageToken
-	for {
+	for vanished := 0; ; {
 		rctx, cancel := s.request(ctx)
 		page, next, err := s.bucket.ListPage(rctx, token, 1000, &blob.ListOptions{Prefix: prefix, Delimiter: "/"})
 		cancel()
 		st.Lists++
+		if gcerrors.Code(err) == gcerrors.NotFound && vanished < maxVanishedRetries && ctx.Err() == nil {
+			// A file:// bucket reads a folder, then each entry: one
+			// deleted in between (a lock generation pruned by its
+			// new holder) fails the page. Read the page again.
+			vanished++
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
