@@ -5,7 +5,6 @@
 package histgen
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redeploy-drill/drill/internal/jsonindent"
 	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 )
@@ -236,7 +236,7 @@ func Run(sc Scenario, i int) *results.Run {
 // writeFast writes r's document without fsync, as the runner would have
 // written it (indented, times in UTC).
 func writeFast(store *resultstore.Store, r *results.Run) error {
-	data, err := json.MarshalIndent(r, "", "  ")
+	data, err := jsonindent.Marshal(r)
 	if err != nil {
 		return err
 	}

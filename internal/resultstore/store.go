@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redeploy-drill/drill/internal/jsonindent"
 	"github.com/redeploy-drill/drill/results"
 )
 
@@ -248,7 +249,7 @@ func redactJSON(data []byte, redact func([]byte) []byte) ([]byte, error) {
 
 // marshalDoc indents documents: people read them with cat and diff them.
 func marshalDoc(v any) ([]byte, error) {
-	data, err := json.MarshalIndent(v, "", "  ")
+	data, err := jsonindent.Marshal(v)
 	if err != nil {
 		return nil, err
 	}

@@ -45,6 +45,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/redeploy-drill/drill/internal/jsonindent"
 	"github.com/redeploy-drill/drill/internal/procs"
 	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/report"
@@ -282,7 +283,7 @@ func writeError(w http.ResponseWriter, code int) {
 }
 
 func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, v any) {
-	data, err := json.MarshalIndent(v, "", "  ")
+	data, err := jsonindent.Marshal(v)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
