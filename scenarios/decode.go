@@ -54,9 +54,15 @@ func newIndex() *index {
 }
 
 // decoder walks YAML nodes against the Go types by reflection on their yaml
-// tags. Unlike yaml.v3's Decode with KnownFields, it does not stop at the
-// first problem: it records each one and goes on, so a file's mistakes are
-// all reported together.
+// tags, recording each problem and going on, so a file's mistakes are all
+// reported together, each with its line, column and field path. yaml.v3's
+// Decode with KnownFields(true) was measured against every invalid fixture
+// and kept none of their messages: it names unknown fields and type
+// mismatches by line only and in Go's terms ("line 9: field rnu not found
+// in type scenarios.Step"), stops at the first value a TextUnmarshaler
+// refuses (a duration), and reports a merge cycle or an alias bomb without a
+// position. TestYAMLv3StrictCannotKeepTheMessages keeps that evidence; when
+// it fails, yaml.v3 does what this walker does and the walker can go.
 type decoder struct {
 	file     string
 	idx      *index
