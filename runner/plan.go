@@ -114,6 +114,9 @@ const (
 	RunFinished
 	// Notice carries a message for the operator (Event.Message).
 	Notice
+	// StepRetrying: an attempt of Event.Step failed and another follows;
+	// Event.Message is the attempt's redacted error, Event.Attempt its number.
+	StepRetrying
 )
 
 // Event is sent to the Observer as the run progresses. Run, Cycle and Step
@@ -124,8 +127,27 @@ type Event struct {
 	Cycle   *results.Cycle
 	Step    *results.Step
 	Message string
+	// Attempt is the number of the attempt that failed (StepRetrying).
+	Attempt int
 }
 
 // Observer receives progress events (the CLI's live display). It is called
 // synchronously from the runner's goroutine and must not block for long.
 type Observer func(Event)
+
+// Tracer follows runs as traces (internal/tracing builds the OpenTelemetry
+// one). StartTrace is called once per run, before RunStarted, with the run's
+// redactor: whatever the trace records of the run goes through it.
+type Tracer interface {
+	StartTrace(redact func(string) string) Trace
+}
+
+// Trace is one run's trace. Observe sees every event of the run, as the
+// Observer does (synchronously, from the runner's goroutine), and after
+// StepStarted, Traceparent names the step's span in the W3C form, which the
+// step's processes get as TRACEPARENT so the tools they run can join the
+// trace. Observe(RunFinished) ends the trace.
+type Trace interface {
+	Observe(Event)
+	Traceparent() string
+}

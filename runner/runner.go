@@ -35,6 +35,7 @@ type Runner struct {
 	store    *resultstore.Store
 	logger   *zap.Logger
 	observer Observer
+	tracer   Tracer
 	prompter Prompter
 	// keepOnFailure skips teardown and destroy of a cycle whose step
 	// failed, so an SRE can debug the environment; the run says how to
@@ -79,6 +80,9 @@ func WithLogger(l *zap.Logger) Option { return func(r *Runner) { r.logger = l } 
 
 // WithObserver sets what receives the run's events (the live progress).
 func WithObserver(o Observer) Option { return func(r *Runner) { r.observer = o } }
+
+// WithTracer makes each run export a trace (nil: none).
+func WithTracer(t Tracer) Option { return func(r *Runner) { r.tracer = t } }
 
 // WithPrompter sets who confirms manual steps; without one, they fail.
 func WithPrompter(p Prompter) Option { return func(r *Runner) { r.prompter = p } }
@@ -127,7 +131,9 @@ type run struct {
 	files    resultstore.RunFiles
 	doc      *results.Run
 	redactor *drills.Redactor
-	log      *zap.Logger
+	// trace is the run's trace, nil when the runner has no Tracer.
+	trace Trace
+	log   *zap.Logger
 	// ctx is the caller's context: when it ends the run is canceled.
 	ctx context.Context
 	// started carries the monotonic clock reading of the start, which
@@ -217,6 +223,9 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 	// step carries DRILL_RUN_ID, and so does whatever it starts.
 	x.ledger = x.rec.Ledger()
 	x.ledgerCreate(resultstore.LedgerEntry{ID: "processes", Kind: resultstore.LedgerProcesses, RunID: doc.RunID})
+	if r.tracer != nil {
+		x.trace = r.tracer.StartTrace(x.redactor.Redact)
+	}
 	x.emit(Event{Kind: RunStarted, Run: doc})
 
 	cycles := p.Cycles
@@ -297,6 +306,9 @@ func (x *run) environmentMissing() bool {
 }
 
 func (x *run) emit(e Event) {
+	if x.trace != nil {
+		x.trace.Observe(e)
+	}
 	if x.r.observer != nil {
 		x.r.observer(e)
 	}

@@ -87,6 +87,7 @@ func (x *run) exec(parent context.Context, c *results.Cycle, env *drills.Env, s 
 	rec := &c.Steps[len(c.Steps)-1]
 	x.saveNow()
 	x.emit(Event{Kind: StepStarted, Run: x.doc, Cycle: c, Step: rec})
+	defer x.traceparent(env)()
 	log := env.ZapLogger().With(zap.String("step", s.Name), zap.String("phase", s.Phase))
 
 	out, tail, closeLog := x.openLog(logPath, log)
@@ -128,6 +129,32 @@ func (x *run) exec(parent context.Context, c *results.Cycle, env *drills.Env, s 
 	return rec.Status
 }
 
+// traceparent gives the step that just started its span's TRACEPARENT
+// (when the run is traced), and returns what puts the cycle's variables back.
+func (x *run) traceparent(env *drills.Env) (restore func()) {
+	if x.trace == nil {
+		return func() {}
+	}
+	tp := x.trace.Traceparent()
+	if tp == "" {
+		return func() {}
+	}
+	old, had := env.Vars[TraceparentVar]
+	env.Vars[TraceparentVar] = tp
+	return func() {
+		if had {
+			env.Vars[TraceparentVar] = old
+		} else {
+			delete(env.Vars, TraceparentVar)
+		}
+	}
+}
+
+// TraceparentVar is the variable that carries a W3C trace context into a
+// step's processes (and, given to drill, makes a run's trace a child of a
+// CI pipeline's).
+const TraceparentVar = "TRACEPARENT"
+
 // attempts runs fn up to 1+Retries times, each attempt with the step's full
 // timeout, waiting RetryDelay in between. Cancellation and timeouts of the
 // whole run stop the retries.
@@ -162,6 +189,7 @@ func (x *run) attempts(parent context.Context, env *drills.Env, s Step, fn drill
 		if attempt > s.Retries || parent.Err() != nil {
 			return err
 		}
+		x.emit(Event{Kind: StepRetrying, Run: x.doc, Step: rec, Attempt: attempt, Message: x.redactor.Redact(err.Error())})
 		t := time.NewTimer(s.RetryDelay)
 		select {
 		case <-t.C:
