@@ -16,6 +16,7 @@ import (
 	"github.com/redeploy-drill/drill/internal/objectstore"
 	"github.com/redeploy-drill/drill/internal/plan"
 	"github.com/redeploy-drill/drill/internal/resultstore"
+	"github.com/redeploy-drill/drill/internal/tracing"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/runner"
 	"github.com/redeploy-drill/drill/scenarios"
@@ -31,6 +32,7 @@ type runFlags struct {
 	junit         string
 	teardown      time.Duration
 	wait          bool
+	otlpEndpoint  string
 	shard         shardFlags
 }
 
@@ -55,6 +57,7 @@ and its guideline holds; 1 a drill failed or the guideline does not hold; 2 inva
 	fl.StringVarP(&f.output, "output", "o", "text", "text|json (json prints the DrillRun documents on stdout, one per line)")
 	fl.StringVar(&f.junit, "junit", "", "also write a JUnit XML report of these runs to FILE")
 	fl.BoolVar(&f.wait, "wait", false, "when a scenario is already running in another drill, wait for it instead of exiting 3")
+	fl.StringVar(&f.otlpEndpoint, "otlp-endpoint", "", "export each run as an OpenTelemetry trace to this OTLP/HTTP collector (http://host:4318); default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or $OTEL_EXPORTER_OTLP_ENDPOINT, none when unset")
 	fl.DurationVar(&f.teardown, "teardown-timeout", runner.DefaultTeardownTimeout, "after an interrupt, the longest any teardown step or destroy may take")
 	f.shard.add(cmd)
 	return cmd
@@ -107,6 +110,17 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 	if err := resultstore.CheckWritable(store.Dir); err != nil {
 		return &ExitError{Code: ExitEnvironment, Err: err}
 	}
+	traces, err := tracing.New(ctx, tracing.Options{Endpoint: f.otlpEndpoint, Logger: log, Version: Version})
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	// After the runs, before the summary: spans are flushed within
+	// tracing.FlushTimeout, whatever the collector does.
+	defer traces.Shutdown()
+	var tracer []runner.Option
+	if traces != nil {
+		tracer = append(tracer, runner.WithTracer(traces))
+	}
 
 	ctx, sigs := withSignals(ctx, a.say())
 	defer sigs.stop()
@@ -131,7 +145,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			r := runner.New(openStore(a),
+			r := runner.New(openStore(a), append([]runner.Option{
 				runner.WithLogger(log),
 				runner.WithObserver(display.observe),
 				runner.WithPrompter(newPrompter(a.streams, a.terminal)),
@@ -142,7 +156,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 				runner.WithTeardownTimeout(f.teardown),
 				runner.WithCycles(f.cycles),
 				runner.WithLock(f.wait),
-			)
+			}, tracer...)...)
 			if ctx.Err() != nil {
 				errs[i] = ctx.Err()
 				return
