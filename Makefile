@@ -20,6 +20,10 @@ COMPOSE_BUILD := $(TOOLS_CACHE)/compose-$(COMPOSE_VERSION)/docker-compose
 # backend, real SigV4 and conditional create), built once per version.
 VERSITYGW_VERSION := v1.8.0
 VERSITYGW_BUILD   := $(TOOLS_CACHE)/versitygw-$(VERSITYGW_VERSION)/versitygw
+# Jaeger v2, the tracing backend the OpenTelemetry tests export to, pinned in
+# tools/jaeger/go.mod (a wrapper module: `go install` refuses Jaeger's replace).
+JAEGER_VERSION := $(shell awk '$$1 == "github.com/jaegertracing/jaeger" { print $$2 }' tools/jaeger/go.mod)
+JAEGER_BUILD   := $(TOOLS_CACHE)/jaeger-$(JAEGER_VERSION)/jaeger
 # Where the docker CLI looks for its plugins first.
 COMPOSE_PLUGIN := $(or $(DOCKER_CONFIG),$(HOME)/.docker)/cli-plugins/docker-compose
 # ./bin comes first so the terraform that `make tools` installs is found by
@@ -29,29 +33,29 @@ export PATH := $(BIN):$(PATH)
 GO_TEST_FLAGS ?=
 FUZZTIME      ?= 30s
 
-.PHONY: all build tools drill kind-drill compose-drill image test test-short lint fuzz bench clean
+.PHONY: all build tools terraform compose-plugin versitygw jaeger drill kind-drill compose-drill image test test-short lint fuzz bench clean
 
 all: lint build test
 
 build:
 	go build -ldflags '$(LDFLAGS)' -o $(BIN)/drill ./cmd/drill
 
-## tools: install terraform into ./bin when none is on PATH (offline: built from the Go module proxy, ~3 min),
+## tools: everything the drills and the tests need, each when missing:
+## terraform into ./bin when none is on PATH (offline: built from the Go module proxy, ~3 min),
 ## the docker compose v2 plugin when `docker compose` does not answer (built once into $(TOOLS_CACHE), 1-4 min),
-## and versitygw, the S3 server of the object-storage tests (built once into $(TOOLS_CACHE), ~5 min, linked into ./bin)
-tools:
-	@if [ ! -x "$(VERSITYGW_BUILD)" ]; then \
-	  echo "versitygw not built: building $(VERSITYGW_VERSION) into $(dir $(VERSITYGW_BUILD)) (go install, about 5 minutes the first time)"; \
-	  mkdir -p "$(dir $(VERSITYGW_BUILD))"; \
-	  GOBIN="$(dir $(VERSITYGW_BUILD))" go install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION); \
-	fi
-	@mkdir -p $(BIN) && ln -sfn "$(VERSITYGW_BUILD)" $(BIN)/versitygw && echo "versitygw: $(BIN)/versitygw -> $(VERSITYGW_BUILD)"
+## versitygw, the S3 server of the object-storage tests (built once into $(TOOLS_CACHE), ~5 min, linked into ./bin),
+## and jaeger, the tracing backend of the OpenTelemetry tests (built once into $(TOOLS_CACHE), 5-15 min, linked into ./bin)
+tools: terraform compose-plugin versitygw jaeger
+
+terraform:
 	@if command -v terraform >/dev/null 2>&1; then \
 	  echo "terraform: $$(command -v terraform)"; \
 	else \
 	  echo "terraform not found: installing $(TERRAFORM_VERSION) into $(BIN) (go install, about 3 minutes)"; \
 	  GOBIN=$(BIN) go install github.com/hashicorp/terraform@$(TERRAFORM_VERSION); \
 	fi
+
+compose-plugin:
 	@if ! command -v docker >/dev/null 2>&1; then \
 	  echo "docker compose: skipped (no docker CLI; the compose target needs Docker)"; \
 	elif docker compose version >/dev/null 2>&1; then \
@@ -71,8 +75,26 @@ tools:
 	  docker compose version; \
 	fi
 
+versitygw:
+	@if [ ! -x "$(VERSITYGW_BUILD)" ]; then \
+	  echo "versitygw not built: building $(VERSITYGW_VERSION) into $(dir $(VERSITYGW_BUILD)) (go install, about 5 minutes the first time)"; \
+	  mkdir -p "$(dir $(VERSITYGW_BUILD))"; \
+	  GOBIN="$(dir $(VERSITYGW_BUILD))" go install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION); \
+	fi
+	@mkdir -p $(BIN) && ln -sfn "$(VERSITYGW_BUILD)" $(BIN)/versitygw && echo "versitygw: $(BIN)/versitygw -> $(VERSITYGW_BUILD)"
+
+jaeger:
+	@if [ ! -x "$(JAEGER_BUILD)" ]; then \
+	  echo "jaeger not built: building $(JAEGER_VERSION) into $(dir $(JAEGER_BUILD)) (go build through tools/jaeger, 5-15 minutes the first time)"; \
+	  mkdir -p "$(dir $(JAEGER_BUILD))"; \
+	  (cd tools/jaeger && GOWORK=off go build -trimpath -ldflags "-s -w" \
+	    -o "$(JAEGER_BUILD).tmp" github.com/jaegertracing/jaeger/cmd/jaeger); \
+	  mv "$(JAEGER_BUILD).tmp" "$(JAEGER_BUILD)"; \
+	fi
+	@mkdir -p $(BIN) && ln -sfn "$(JAEGER_BUILD)" $(BIN)/jaeger && echo "jaeger: $(BIN)/jaeger -> $(JAEGER_BUILD)"
+
 ## drill: run the bundled default scenario (scenarios/local-web.yaml)
-drill: tools build
+drill: terraform build
 	$(BIN)/drill run scenarios/local-web.yaml
 
 ## kind-drill: run the bundled kind scenario (needs Docker and a kind node image)
@@ -81,12 +103,12 @@ kind-drill: build
 
 ## compose-drill: run the bundled compose scenario (needs Docker; builds its services
 ## with a local Go image, scripts/go-image.sh, so nothing is pulled)
-compose-drill: tools build
+compose-drill: terraform build
 	GO_IMAGE=$$(scripts/go-image.sh) $(BIN)/drill run scenarios/compose-web.yaml
 
 ## image: build drill's container image drill:$(VERSION) (deploy/image/Dockerfile) from
 ## DRILL_IMAGE_BASE (default debian:bookworm-slim; offline, kind-offline's rootfs image)
-image: tools
+image: terraform
 	VERSION=$(VERSION) scripts/image.sh
 
 ## test: every test; tests needing a missing tool (docker, chromium) skip with a reason
