@@ -144,6 +144,16 @@ func (e *Exporter) init(opts Options, p *sdktrace.TracerProvider) {
 	e.parent = propagation.TraceContext{}.Extract(context.Background(), envCarrier(opts.getenv()))
 }
 
+// CheckEndpoint refuses an --otlp-endpoint that is no http(s) URL or
+// host:port ("" is none: fine).
+func CheckEndpoint(s string) error {
+	if s == "" {
+		return nil
+	}
+	_, err := endpointURL(s)
+	return err
+}
+
 // endpointURL accepts --otlp-endpoint as a base URL (traces go to
 // /v1/traces under it) or as host:port (http).
 func endpointURL(s string) (string, error) {
