@@ -1,11 +1,13 @@
 package runner
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -66,4 +68,28 @@ func (x *run) dropLostLogs() {
 	msg := fmt.Sprintf("step logs lost (removed from the results folder during the run): %s", strings.Join(lost, ", "))
 	x.doc.Warnings = append(x.doc.Warnings, msg)
 	x.log.Warn("step logs lost", zap.Strings("steps", lost))
+}
+
+// announceBudget bounds the notifications of a run that was interrupted:
+// the job's grace period is short, and the teardown has used some of it.
+const announceBudget = 5 * time.Second
+
+// announce tells the Announcer how the run ended; what could not be told
+// becomes a warning of the run. An interrupted drill says nothing: an
+// operator's Ctrl-C is not news for the channel.
+func (x *run) announce() {
+	if x.r.announce == nil || x.doc.Status == results.StatusCanceled {
+		return
+	}
+	ctx := context.WithoutCancel(x.ctx)
+	if x.ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, announceBudget)
+		defer cancel()
+	}
+	for _, w := range x.r.announce(ctx, x.doc) {
+		w = x.redactor.Redact(w)
+		x.doc.Warnings = append(x.doc.Warnings, w)
+		x.emit(Event{Kind: Notice, Run: x.doc, Message: "warning: " + w})
+	}
 }

@@ -40,6 +40,14 @@ type Plan struct {
 	// timeout of its own. Zero: no bound (a cleanup then gets the target's
 	// timeout).
 	DefaultTimeout time.Duration
+	// Notify are the scenario's own webhooks (spec.notify), expanded. The
+	// runner does not call them: its Announcer does.
+	Notify []NotifyHook
+}
+
+// NotifyHook is one webhook of spec.notify.
+type NotifyHook struct {
+	URL, Secret, Format string
 }
 
 // GitSource is a repository each cycle clones into its fresh workdir.
@@ -151,3 +159,10 @@ type Trace interface {
 	Observe(Event)
 	Traceparent() string
 }
+
+// Announcer tells others how a finished run left its scenario
+// (internal/notify's webhooks). It is called once per run, when the run's
+// verdict is known and before its final document is written; what it
+// returns are warnings of the run (a notification that was not delivered
+// never fails a drill).
+type Announcer func(ctx context.Context, doc *results.Run) (warnings []string)

@@ -36,6 +36,7 @@ type Runner struct {
 	logger   *zap.Logger
 	observer Observer
 	tracer   Tracer
+	announce Announcer
 	prompter Prompter
 	// keepOnFailure skips teardown and destroy of a cycle whose step
 	// failed, so an SRE can debug the environment; the run says how to
@@ -83,6 +84,10 @@ func WithObserver(o Observer) Option { return func(r *Runner) { r.observer = o }
 
 // WithTracer makes each run export a trace (nil: none).
 func WithTracer(t Tracer) Option { return func(r *Runner) { r.tracer = t } }
+
+// WithAnnouncer sets who is told how each finished run left its scenario
+// (the webhooks of --notify).
+func WithAnnouncer(a Announcer) Option { return func(r *Runner) { r.announce = a } }
 
 // WithPrompter sets who confirms manual steps; without one, they fail.
 func WithPrompter(p Prompter) Option { return func(r *Runner) { r.prompter = p } }
@@ -248,6 +253,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*results.Run, error) {
 	}
 	x.finish(cycles)
 	x.dropLostLogs()
+	x.announce()
 	if len(x.keptWorkdirs) == 0 {
 		x.ledgerRelease("processes")
 	}

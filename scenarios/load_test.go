@@ -322,6 +322,14 @@ func TestLoadInvalid(t *testing.T) {
 			{10, 18, "spec.target.cluster.namespace", `invalid namespace "Web_Namespace": want a lowercase DNS label`},
 			{11, 22, "spec.target.cluster.deleteTimeout", "must be at most 7d, got 30d"},
 		}},
+		{"invalid-notify.yaml", []want{
+			{7, 12, "spec.notify[0].url", "want an absolute http:// or https:// URL (better: ${NAME} of a secret"},
+			{8, 12, "spec.notify[1].url", "${SLACK_WEBHOOK} is not defined"},
+			{9, 15, "spec.notify[1].format", `unsupported format "teams": want one of json, slack`},
+			{10, 7, "spec.notify[2].url", "required field is missing"},
+			{10, 15, "spec.notify[2].secret", "${KEY} is not defined"},
+			{12, 7, "spec.notify[3].signature", `unknown field "signature"`},
+		}},
 		{"invalid-wait-for.yaml", []want{{9, 48, "spec.steps[0].wait.for", `unsupported for "deleted": only "ready" is supported`}}},
 		{"invalid-path-escapes.yaml", []want{
 			{7, 22, "spec.target.terraform.dir", `"../infra" escapes the workdir with ..`},

@@ -67,6 +67,19 @@ type Spec struct {
 	Target    Target            `yaml:"target"`
 	Steps     []Step            `yaml:"steps"`
 	Teardown  []Step            `yaml:"teardown"`
+	Notify    []Notify          `yaml:"notify"`
+}
+
+// Notify is a webhook told when the scenario's state changes (it starts
+// failing, stops holding the guideline, goes stale, recovers). URL and
+// Secret may use ${NAME} of spec.env, passEnv and secrets: a webhook URL
+// carries its token, so it belongs in a secret.
+type Notify struct {
+	URL string `yaml:"url"`
+	// Secret, when set, signs each body with HMAC-SHA256.
+	Secret string `yaml:"secret"`
+	// Format is json or slack; default slack for hooks.slack.com, else json.
+	Format string `yaml:"format"`
 }
 
 // Source is where each cycle's workdir comes from, written either as a

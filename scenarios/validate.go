@@ -173,6 +173,7 @@ func (v *validator) scenario(s *Scenario) {
 	v.duration("spec.freshness", sp.Freshness)
 	v.env(sp)
 	v.secrets(sp)
+	v.notify(sp)
 	if sp.Source.Git != nil && v.ok("spec.source") {
 		v.gitSource("spec.source", sp.Source.Git)
 	}
@@ -290,6 +291,41 @@ func (v *validator) secrets(sp *Spec) {
 			v.atKey(p+".fromFile", "set only one of fromEnv or fromFile")
 		case sec.FromEnv != "" && !isVarName(sec.FromEnv):
 			v.at(p+".fromEnv", "invalid environment variable name %q", short(sec.FromEnv))
+		}
+	}
+}
+
+// notifyFormats are the bodies a spec.notify webhook can get.
+var notifyFormats = []string{"json", "slack"}
+
+func (v *validator) notify(sp *Spec) {
+	if !v.ok("spec.notify") {
+		return
+	}
+	for i, n := range sp.Notify {
+		p := itemPath("spec.notify", i)
+		if !v.ok(p) {
+			continue
+		}
+		up := p + ".url"
+		switch {
+		case n.URL == "" && v.has(up):
+			v.at(up, "must not be empty")
+		case n.URL == "":
+			v.missing(p, "url", "required field is missing")
+		case !v.expandable(up, n.URL, targetScope):
+		case !strings.Contains(n.URL, "${"):
+			// The URL is not repeated: a webhook URL is its credential.
+			u, err := url.Parse(n.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				v.at(up, "want an absolute http:// or https:// URL (better: ${NAME} of a secret, as the URL carries the webhook's token)")
+			}
+		}
+		if n.Secret != "" {
+			v.expandable(p+".secret", n.Secret, targetScope)
+		}
+		if fp := p + ".format"; (n.Format != "" || v.has(fp)) && !slices.Contains(notifyFormats, n.Format) {
+			v.at(fp, "unsupported format %q: want one of %s", short(n.Format), strings.Join(notifyFormats, ", "))
 		}
 	}
 }

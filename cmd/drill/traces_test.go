@@ -315,4 +315,3 @@ func TestBadOTLPEndpointIsAUsageError(t *testing.T) {
 	assert.Equal(t, 2, r.code, "%s", r.stderr)
 	assert.Contains(t, r.stderr, "--otlp-endpoint")
 }
-

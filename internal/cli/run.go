@@ -33,6 +33,7 @@ type runFlags struct {
 	teardown      time.Duration
 	wait          bool
 	otlpEndpoint  string
+	notify        notifyFlags
 	shard         shardFlags
 }
 
@@ -59,6 +60,7 @@ and its guideline holds; 1 a drill failed or the guideline does not hold; 2 inva
 	fl.BoolVar(&f.wait, "wait", false, "when a scenario is already running in another drill, wait for it instead of exiting 3")
 	fl.StringVar(&f.otlpEndpoint, "otlp-endpoint", "", "export each run as an OpenTelemetry trace to this OTLP/HTTP collector (http://host:4318); default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or $OTEL_EXPORTER_OTLP_ENDPOINT, none when unset")
 	fl.DurationVar(&f.teardown, "teardown-timeout", runner.DefaultTeardownTimeout, "after an interrupt, the longest any teardown step or destroy may take")
+	f.notify.add(cmd, "when a scenario's state changes (starts failing, stops holding, recovers)")
 	f.shard.add(cmd)
 	return cmd
 }
@@ -121,6 +123,14 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 	if traces != nil {
 		tracer = append(tracer, runner.WithTracer(traces))
 	}
+	// Each scenario's webhooks: the flags' and its own spec.notify.
+	notifyOpts := f.notify.options(a, store)
+	announcers := make([][]runner.Option, len(plans))
+	for i, p := range plans {
+		if an := announcer(a, notifyOpts, p, store); an != nil {
+			announcers[i] = []runner.Option{runner.WithAnnouncer(an)}
+		}
+	}
 
 	ctx, sigs := withSignals(ctx, a.say())
 	defer sigs.stop()
@@ -156,7 +166,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 				runner.WithTeardownTimeout(f.teardown),
 				runner.WithCycles(f.cycles),
 				runner.WithLock(f.wait),
-			}, tracer...)...)
+			}, append(tracer, announcers[i]...)...)...)
 			if ctx.Err() != nil {
 				errs[i] = ctx.Err()
 				return
@@ -245,7 +255,10 @@ func (f *runFlags) check() error {
 	case f.trigger != "" && f.trigger != "manual" && f.trigger != "schedule" && f.trigger != "ci":
 		return exitf(ExitUsage, "--trigger: %q is not manual, schedule or ci", f.trigger)
 	}
-	return nil
+	if err := tracing.CheckEndpoint(f.otlpEndpoint); err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	return f.notify.check()
 }
 
 func trigger(flag string) string {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"net"
 	"os"
 	"os/signal"
@@ -9,7 +10,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
+	"github.com/redeploy-drill/drill/internal/notify"
 	"github.com/redeploy-drill/drill/internal/procs"
 	"github.com/redeploy-drill/drill/internal/serve"
 )
@@ -19,6 +22,8 @@ func newServeCommand(a *app) *cobra.Command {
 		addr       string
 		allowHosts []string
 		refresh    time.Duration
+		nf         notifyFlags
+		every      time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -53,6 +58,12 @@ for a reverse proxy or --allow-host 192.0.2.10 for a scraper that uses the addre
 			if err != nil {
 				return err
 			}
+			if err := nf.check(); err != nil {
+				return err
+			}
+			if every <= 0 {
+				return exitf(ExitUsage, "--notify-every must be positive, not %s", every)
+			}
 			log, err := newLogger(a.streams.Err, a.logFormat, a.verbose)
 			if err != nil {
 				return err
@@ -77,6 +88,9 @@ for a reverse proxy or --allow-host 192.0.2.10 for a scraper that uses the addre
 				opts = append(opts, serve.WithFetch(a.remote.Fetch))
 				go a.refreshResults(ctx, refresh, log)
 			}
+			if n := notify.New(nf.options(a, store)); n != nil {
+				go a.notifyEvery(ctx, n, every, log)
+			}
 			if err := serve.Serve(ctx, l, serve.New(store, opts...)); err != nil {
 				return exitf(ExitFailed, "%w", err)
 			}
@@ -85,6 +99,8 @@ for a reverse proxy or --allow-host 192.0.2.10 for a scraper that uses the addre
 	}
 	cmd.Flags().StringVar(&addr, "addr", serve.DefaultAddr, "host:port to listen on")
 	cmd.Flags().DurationVar(&refresh, "refresh", 30*time.Second, "with --results in object storage: how often the bucket is read again")
+	nf.add(cmd, "when a scenario's state changes, checked every --notify-every (a scenario going stale included)")
+	cmd.Flags().DurationVar(&every, "notify-every", time.Minute, "with --notify: how often the scenarios are judged again")
 	cmd.Flags().StringArrayVar(&allowHosts, "allow-host", nil, "also answer requests for this Host name (repeatable; port ignored): a reverse proxy's name, or this machine's address")
 	return cmd
 }
@@ -103,4 +119,26 @@ func allowedHosts(addr string, allow []string) ([]string, error) {
 		hosts = append(hosts, h)
 	}
 	return hosts, nil
+}
+
+// notifyEvery judges every scenario of the results folder now and then
+// every interval, and tells the webhooks what changed: a scenario going
+// stale is noticed although no drill runs.
+func (a *app) notifyEvery(ctx context.Context, n *notify.Notifier, every time.Duration, log *zap.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		rows, _, err := collectStatus(a, nil, time.Now())
+		if err != nil {
+			log.Warn("notifications: could not judge the scenarios", zap.Error(err))
+		}
+		for _, w := range announceSummaries(ctx, n, rows) {
+			log.Warn(w)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/redeploy-drill/drill/internal/notify"
 	"github.com/redeploy-drill/drill/internal/procs"
 	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
@@ -33,6 +34,7 @@ type scenarioStatus struct {
 
 func newStatusCommand(a *app) *cobra.Command {
 	var output string
+	var nf notifyFlags
 	cmd := &cobra.Command{
 		Use:   "status [SCENARIO|PATH...]",
 		Short: "The guideline verdict per scenario from the results history; exit 1 when one is not holding",
@@ -58,7 +60,11 @@ unknown scenario name or an invalid scenario file.`,
 			if output != "table" && output != "json" {
 				return exitf(ExitUsage, "--output: %q is not table or json", output)
 			}
-			if _, err := a.openResults(cmd.Context(), true); err != nil {
+			if err := nf.check(); err != nil {
+				return err
+			}
+			store, err := a.openResults(cmd.Context(), true)
+			if err != nil {
 				return err
 			}
 			rows, warnings, err := collectStatus(a, args, time.Now())
@@ -77,6 +83,11 @@ unknown scenario name or an invalid scenario file.`,
 			} else {
 				printStatus(a.streams.Out, rows)
 			}
+			// A change no run can notice (a scenario went stale) is told
+			// here, by the cron that runs drill status --notify.
+			for _, w := range announceSummaries(cmd.Context(), notify.New(nf.options(a, store)), rows) {
+				a.say().warnf("%s", w)
+			}
 			if len(rows) == 0 {
 				a.say().infof("no runs in %s yet", a.results)
 				return &ExitError{Code: ExitFailed}
@@ -90,6 +101,7 @@ unknown scenario name or an invalid scenario file.`,
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table|json")
+	nf.add(cmd, "when a scenario's state changed since that webhook was last told (went stale, failing, recovered)")
 	return cmd
 }
 

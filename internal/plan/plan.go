@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -68,6 +69,9 @@ func Build(s *scenarios.Scenario, opts Options) (*runner.Plan, error) {
 		Git:       gitSource(s),
 		Env:       env,
 		Secrets:   secrets,
+	}
+	if p.Notify, err = notifyHooks(s, env); err != nil {
+		return nil, err
 	}
 	if p.Target, err = target(s, opts, envRecipe); err != nil {
 		return nil, err
@@ -289,4 +293,27 @@ func Cleanups(s *scenarios.Scenario, targetNS string) []CleanupPlan {
 // CleanupPlan is one cleanup a cycle runs before its destroy.
 type CleanupPlan struct {
 	Name, Action string
+}
+
+// notifyHooks expands spec.notify with the base environment: a webhook's
+// URL and signing secret usually come from spec.secrets.
+func notifyHooks(s *scenarios.Scenario, env map[string]string) ([]runner.NotifyHook, error) {
+	lookup := func(name string) (string, bool) { v, ok := env[name]; return v, ok }
+	var hooks []runner.NotifyHook
+	for i, n := range s.Spec.Notify {
+		field := fmt.Sprintf("spec.notify[%d]", i)
+		u, err := scenarios.Expand(n.URL, lookup)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s.url: %w", s.File, field, err)
+		}
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return nil, fmt.Errorf("%s: %s.url: not an absolute http:// or https:// URL once expanded", s.File, field)
+		}
+		secret, err := scenarios.Expand(n.Secret, lookup)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s.secret: %w", s.File, field, err)
+		}
+		hooks = append(hooks, runner.NotifyHook{URL: u, Secret: secret, Format: n.Format})
+	}
+	return hooks, nil
 }

@@ -88,3 +88,8 @@ func flockPath(ctx context.Context, path string, wait bool, holder BusyError) (f
 func writableDir(dir string) bool {
 	return syscall.Access(dir, 2 /* W_OK */) == nil
 }
+
+// lockNotify waits for the flock of a scenario's notification memory.
+func (s *Store) lockNotify(ctx context.Context, path string) (func(), error) {
+	return flockPath(ctx, path, true, BusyError{What: "notify", Pid: os.Getpid()})
+}
