@@ -44,7 +44,9 @@ type htmlPage struct {
 
 type htmlScenario struct {
 	*Scenario
-	Anchor      string
+	Anchor string
+	// Runbook links to the scenario's runbook (Options.RunbookURL).
+	Runbook     string
 	LastSuccess string
 	Newest      string
 	Freshness   string
@@ -145,6 +147,9 @@ func writeHTML(w io.Writer, h *History, opts Options) error {
 
 func htmlScenarioOf(h *History, sc *Scenario, opts Options) htmlScenario {
 	out := htmlScenario{Scenario: sc, Anchor: "scenario-" + sc.Name, LastSuccess: "never", Newest: "–"}
+	if opts.RunbookURL != "" {
+		out.Runbook = opts.RunbookURL + "#runbook-" + sc.Name
+	}
 	s := sc.Summary
 	if s.LastSuccess != nil {
 		out.LastSuccess = ago(h.GeneratedAt, *s.LastSuccess)

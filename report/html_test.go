@@ -124,6 +124,13 @@ func TestHTMLOptions(t *testing.T) {
 	assert.Contains(t, text(scripts[0]), `var url = "/api/index?x=\"1\""`, "the URL is a JS string literal")
 	assert.Contains(t, page, `href="/logs/web-holds/`)
 	assert.Contains(t, page, `id="live"`)
+	assert.Empty(t, findAll(doc, func(n *html.Node) bool { return n.Data == "a" && hasClass(n, "runbook") }), "no runbook link unless asked")
+
+	_, doc = renderHTML(t, h, Options{RunbookURL: "runbook.html"})
+	links := findAll(doc, func(n *html.Node) bool { return n.Data == "a" && hasClass(n, "runbook") })
+	require.Len(t, links, 1)
+	href, _ := attr(links[0], "href")
+	assert.Equal(t, "runbook.html#runbook-web-holds", href, "the scenario's section of drill plan --format html")
 }
 
 func TestHTMLEmptyAndUnsafeLogs(t *testing.T) {

@@ -293,6 +293,10 @@ type Options struct {
 	// ChartRuns is how many newest runs the charts show (default
 	// DefaultChartRuns).
 	ChartRuns int
+	// RunbookURL, when set, is the page drill plan --format html wrote
+	// (one section per scenario, #runbook-NAME): each scenario links to its
+	// runbook there.
+	RunbookURL string
 }
 
 func (o Options) title() string {

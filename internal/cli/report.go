@@ -11,8 +11,8 @@ import (
 
 func newReportCommand(a *app) *cobra.Command {
 	var (
-		format, out, title string
-		runs, chartRuns    int
+		format, out, title, runbookURL string
+		runs, chartRuns                int
 	)
 	names := make([]string, 0, len(report.Formats()))
 	for _, f := range report.Formats() {
@@ -58,7 +58,7 @@ It reads the history index (history.jsonl), so it stays fast on long histories.`
 			for _, w := range warnings {
 				a.say().warnf("%s", w.Error())
 			}
-			ro := report.Options{Title: title, ChartRuns: chartRuns}
+			ro := report.Options{Title: title, ChartRuns: chartRuns, RunbookURL: runbookURL}
 			if out == "" || out == "-" {
 				return report.Write(a.streams.Out, f, h, ro)
 			}
@@ -72,6 +72,7 @@ It reads the history index (history.jsonl), so it stays fast on long histories.`
 	cmd.Flags().StringVar(&out, "out", "-", "file to write, atomically (default: stdout)")
 	cmd.Flags().IntVar(&runs, "runs", report.DefaultRuns, "newest runs per scenario shown in detail (html) or reported (junit, ctrf)")
 	cmd.Flags().IntVar(&chartRuns, "chart-runs", report.DefaultChartRuns, "newest runs per scenario on the html charts")
+	cmd.Flags().StringVar(&runbookURL, "runbook-url", "", "html: link each scenario to its runbook on this page (drill plan --format html; #runbook-NAME is added)")
 	cmd.Flags().StringVar(&title, "title", "", `title of the html and markdown reports (default "drill report")`)
 	return cmd
 }

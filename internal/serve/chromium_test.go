@@ -1,14 +1,10 @@
 package serve
 
 import (
-	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -27,17 +23,6 @@ import (
 // headless Chromium (Debian's chromium package) and look at the DOM it
 // renders and at a screenshot of it.
 
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	testtools.Missing(t, "chromium is not installed (apt-get install chromium)")
-	return ""
-}
-
 // artifacts is where screenshots go: $DRILL_TEST_ARTIFACTS, else a
 // temporary folder of the test.
 func artifacts(t *testing.T) string {
@@ -50,40 +35,12 @@ func artifacts(t *testing.T) string {
 	return dir
 }
 
-// chromium runs headless Chromium on url with extra arguments and returns
-// its standard output. Virtual time lets the page's scripts run (the
-// dashboard polls every 5 s) without the test waiting in real time.
-func chromium(t *testing.T, url string, budget time.Duration, extra ...string) []byte {
-	t.Helper()
-	bin := chromiumPath(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	args := append([]string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--disable-dev-shm-usage", "--user-data-dir=" + t.TempDir(),
-		"--virtual-time-budget=" + strconv.FormatInt(budget.Milliseconds(), 10),
-	}, extra...)
-	args = append(args, url)
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
-	require.NoError(t, cmd.Run(), "chromium: %s", stderr.String())
-	return stdout.Bytes()
-}
-
-func dumpDOM(t *testing.T, url string, budget time.Duration) *html.Node {
-	t.Helper()
-	out := chromium(t, url, budget, "--dump-dom")
-	doc, err := html.Parse(bytes.NewReader(out))
-	require.NoError(t, err)
-	return doc
-}
-
 var (
-	findAll  = testtools.FindAll
-	hasClass = testtools.HasClass
+	chromiumPath = testtools.ChromiumPath
+	chromium     = testtools.Chromium
+	dumpDOM      = testtools.DumpDOM
+	findAll      = testtools.FindAll
+	hasClass     = testtools.HasClass
 )
 
 func attr(n *html.Node, key string) string {
