@@ -16,6 +16,17 @@ import (
 // Version is drill's version, stamped with -ldflags "-X .../internal/cli.Version=v0.1.0".
 var Version = "v0.1.0-dev"
 
+// Without -ldflags (go install github.com/redeploy-drill/drill/cmd/drill@v1.2.3),
+// the module version the go command recorded is drill's version.
+func init() {
+	if Version != "v0.1.0-dev" {
+		return
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		Version = info.Main.Version
+	}
+}
+
 func newVersionCommand(a *app) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
