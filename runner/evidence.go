@@ -70,8 +70,9 @@ func (x *run) dropLostLogs() {
 	x.log.Warn("step logs lost", zap.Strings("steps", lost))
 }
 
-// announceBudget bounds the notifications of a run that was interrupted:
-// the job's grace period is short, and the teardown has used some of it.
+// announceBudget bounds the notifications once the run's context ended
+// (--timeout, a signal): the job's grace period is short, and the
+// teardown has used some of it.
 const announceBudget = 5 * time.Second
 
 // announce tells the Announcer how the run ended; what could not be told
@@ -81,12 +82,12 @@ func (x *run) announce() {
 	if x.r.announce == nil || x.doc.Status == results.StatusCanceled {
 		return
 	}
-	ctx := context.WithoutCancel(x.ctx)
-	if x.ctx.Err() != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, announceBudget)
-		defer cancel()
-	}
+	// The notifications outlive a --timeout or an interrupt that ends the
+	// run, but by announceBudget at most.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(x.ctx))
+	defer cancel()
+	stop := context.AfterFunc(x.ctx, func() { time.AfterFunc(announceBudget, cancel) })
+	defer stop()
 	for _, w := range x.r.announce(ctx, x.doc) {
 		w = x.redactor.Redact(w)
 		x.doc.Warnings = append(x.doc.Warnings, w)

@@ -28,6 +28,11 @@ const (
 	VarKubeconfig = "KUBECONFIG"
 )
 
+// NotifySecretVar signs drill's webhook notifications (--notify): a
+// credential of drill's own, so, unlike other DRILL_* variables of drill's
+// environment, it is never given to steps.
+const NotifySecretVar = ReservedPrefix + "NOTIFY_SECRET"
+
 // ProvidedVars are the DRILL_* variables the runner sets for every cycle,
 // from its start (before provision).
 var ProvidedVars = []string{VarRunID, VarScenario, VarCycle, VarWorkdir, VarResultsDir}
@@ -113,6 +118,9 @@ func (d *definitions) undefined(name string, sc scope) string {
 	}
 	if slices.Contains(ProvidedVars, name) {
 		return ""
+	}
+	if name == NotifySecretVar {
+		return fmt.Sprintf("${%s} is not defined: it is drill's own credential (the notifications' signing key) and never given to steps", name)
 	}
 	if strings.HasPrefix(name, ReservedPrefix) {
 		if _, ok := d.lookupEnv(name); ok {

@@ -173,6 +173,11 @@ func TestNotifyOnStateChangesOnly(t *testing.T) {
 	assert.Positive(t, n["medianMs"], "the median of the passed run before")
 	assert.Contains(t, n["text"], "recovered")
 
+	// drill status judges the same newest run from the history: not news.
+	st := drill(t, env, "status", "--results", resultsDir, "--notify", hook.url())
+	require.Equal(t, 0, st.code, "%s", st.stderr)
+	require.Len(t, hook.requests(), 2, "status agrees with what the run told")
+
 	r = run("--notify-always")
 	require.Equal(t, 0, r.code)
 	got = hook.requests()
@@ -184,6 +189,21 @@ func TestNotifyOnStateChangesOnly(t *testing.T) {
 			assert.NotContains(t, string(g.body), secret, "request %d", i)
 		}
 	}
+	seen, err := os.ReadFile(filepath.Join(markers, "steps-see-the-signing-key"))
+	require.NoError(t, err)
+	assert.Equal(t, "0\n", string(seen), "DRILL_NOTIFY_SECRET is not in a step's environment")
+	// Nor in anything drill wrote: documents, ledgers, logs, the memory.
+	require.NoError(t, filepath.WalkDir(resultsDir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		for _, secret := range []string{notifySecret, signingKey, hookToken} {
+			assert.NotContains(t, string(data), secret, path)
+		}
+		return nil
+	}))
 }
 
 func TestNotifyRetriesAServerError(t *testing.T) {

@@ -11,11 +11,12 @@ import (
 	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/runner"
+	"github.com/redeploy-drill/drill/scenarios"
 )
 
 // NotifySecretEnv signs the bodies sent to --notify webhooks: a secret
-// does not belong on a command line, where ps shows it.
-const NotifySecretEnv = "DRILL_NOTIFY_SECRET"
+// does not belong on a command line, where ps shows it. Steps never get it.
+const NotifySecretEnv = scenarios.NotifySecretVar
 
 // notifyFlags are the webhook flags of run, status and serve.
 type notifyFlags struct {
@@ -104,6 +105,11 @@ func announceSummaries(ctx context.Context, n *notify.Notifier, rows []scenarioS
 	var warnings []string
 	for _, r := range rows {
 		s := r.Summary
+		if s.Newest != nil && s.Newest.Status == results.StatusCanceled && !s.NewestAborted {
+			// An interrupted drill is not news, as drill run says (and
+			// a run gc marked canceled was told as aborted already).
+			continue
+		}
 		warnings = append(warnings, n.Announce(ctx, notify.FromSummaryNotice(&s, r.Owner))...)
 	}
 	return warnings

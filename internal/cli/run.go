@@ -116,7 +116,7 @@ func (a *app) run(ctx context.Context, f *runFlags, args []string) error {
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	// After the runs, before the summary: spans are flushed within
+	// When the command returns: spans are flushed within
 	// tracing.FlushTimeout, whatever the collector does.
 	defer traces.Shutdown()
 	var tracer []runner.Option

@@ -20,8 +20,13 @@ type memory struct {
 }
 
 type entry struct {
-	State State     `json:"state"`
-	At    time.Time `json:"at"`
+	State State `json:"state"`
+	// RunID and RunStart are of the newest run the told state was judged
+	// from: a judgement made from an older history (a drill status that
+	// read the folder before a run finished) is not news.
+	RunID    string     `json:"runId,omitempty"`
+	RunStart *time.Time `json:"runStart,omitempty"`
+	At       time.Time  `json:"at"`
 }
 
 func hookKey(url string) string {
@@ -50,8 +55,12 @@ func openMemory(ctx context.Context, store *resultstore.Store, scenario string) 
 	return m, nil
 }
 
-func (m *memory) set(key string, s State, at time.Time) {
-	m.states[key] = entry{State: s, At: at}
+func (m *memory) set(key string, n Notice) {
+	e := entry{State: n.State, RunID: n.RunID, At: n.At}
+	if !n.runStart.IsZero() {
+		e.RunStart = &n.runStart
+	}
+	m.states[key] = e
 	m.dirty = true
 }
 

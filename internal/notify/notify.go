@@ -100,6 +100,8 @@ type Notice struct {
 	Dashboard string    `json:"dashboard,omitempty"`
 	Text      string    `json:"text"`
 	At        time.Time `json:"at"`
+	// runStart is the start of the run RunID names (zero: no run).
+	runStart time.Time
 }
 
 // Options configure a Notifier.
@@ -182,11 +184,18 @@ func (n *Notifier) Announce(ctx context.Context, base Notice) []string {
 	var warnings []string
 	for _, h := range n.opts.Hooks {
 		key := hookKey(h.URL)
-		prev := mem.states[key].State
+		told := mem.states[key]
+		if told.RunStart != nil && told.RunID != base.RunID &&
+			base.runStart.Truncate(time.Millisecond).Before(told.RunStart.Truncate(time.Millisecond)) {
+			// Judged from a history older than what this hook was told:
+			// not news. (Histories keep a run's start to the millisecond.)
+			continue
+		}
+		prev := told.State
 		event, send := change(prev, base.State, n.opts.Always)
 		if !send {
 			if prev != base.State {
-				mem.set(key, base.State, base.At)
+				mem.set(key, base)
 			}
 			continue
 		}
@@ -198,7 +207,7 @@ func (n *Notifier) Announce(ctx context.Context, base Notice) []string {
 			warnings = append(warnings, n.opts.Redact(fmt.Sprintf("notification %q of %s to %s was not delivered: %v", event, base.Scenario, Shown(h.URL), err)))
 			continue
 		}
-		mem.set(key, base.State, base.At)
+		mem.set(key, base)
 	}
 	if err := mem.save(); err != nil {
 		warnings = append(warnings, fmt.Sprintf("notifications of %s: could not remember what was sent: %v", base.Scenario, err))
@@ -339,6 +348,7 @@ func FromRunNotice(doc *results.Run, medianMs int64) Notice {
 		Status:     string(doc.Status),
 		DurationMs: doc.DurationMs,
 		MedianMs:   medianMs,
+		runStart:   doc.StartedAt,
 	}
 	n.Verdict = string(results.VerdictHolds)
 	if n.State != Holds {
@@ -370,7 +380,7 @@ func FromSummaryNotice(s *results.Summary, owner string) Notice {
 		FreshnessMs: s.FreshnessMs,
 	}
 	if r := s.Newest; r != nil {
-		n.RunID, n.Status, n.DurationMs = r.RunID, string(r.Status), r.DurationMs
+		n.RunID, n.Status, n.DurationMs, n.runStart = r.RunID, string(r.Status), r.DurationMs, r.StartedAt
 		if r.Error != nil {
 			n.Reason, n.Error = string(r.Error.Reason), r.Error.Message
 		}

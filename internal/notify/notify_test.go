@@ -103,6 +103,29 @@ func TestRefusedIsNotRetriedNorRemembered(t *testing.T) {
 	assert.Len(t, bodies, 2)
 }
 
+// A judgement made from a history older than what a hook was told (a
+// drill status that read the folder before a run finished) is not news.
+func TestOlderJudgementIsNotNews(t *testing.T) {
+	var mu sync.Mutex
+	var events []Event
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n Notice
+		_ = json.NewDecoder(r.Body).Decode(&n)
+		mu.Lock()
+		events = append(events, n.Event)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	n := New(Options{Hooks: []Hook{{URL: srv.URL}}, Store: resultstore.Open(t.TempDir())})
+	ctx := context.Background()
+	first := Notice{Scenario: "web", State: Failing, RunID: "20261203T010000Z-000001", runStart: time.Date(2026, 12, 3, 1, 0, 0, 1, time.UTC)}
+	second := Notice{Scenario: "web", State: Holds, RunID: "20261203T010000Z-000002", runStart: first.runStart.Add(time.Millisecond)}
+	require.Empty(t, n.Announce(ctx, first))
+	require.Empty(t, n.Announce(ctx, second))
+	require.Empty(t, n.Announce(ctx, first), "judged before run 2 finished")
+	assert.Equal(t, []Event{EventFailing, EventRecovered}, events)
+}
+
 func TestTextReadsAsASentence(t *testing.T) {
 	n := Notice{Event: EventFailing, Scenario: "web", RunID: "20261203T101010Z-000001", Status: "failed",
 		DurationMs: 125_000, MedianMs: 61_000, Reason: "StepFailed", Error: "cycle 1, step healthy: exit status 1",

@@ -22,7 +22,7 @@ func recipe(s *scenarios.Scenario, opts Options, redactor *drills.Redactor) resu
 	r := resultstore.LedgerEnv{Values: map[string]string{}}
 	for _, kv := range opts.Environ() {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(k, scenarios.ReservedPrefix) {
+		if !ok || !strings.HasPrefix(k, scenarios.ReservedPrefix) || k == scenarios.NotifySecretVar {
 			continue
 		}
 		if redactor.Redact(v) != v {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +20,7 @@ import (
 	"github.com/redeploy-drill/drill/drills/none"
 	"github.com/redeploy-drill/drill/drills/run"
 	"github.com/redeploy-drill/drill/drills/terraform"
+	"github.com/redeploy-drill/drill/internal/notify"
 	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
 	"github.com/redeploy-drill/drill/runner"
@@ -306,8 +306,8 @@ func notifyHooks(s *scenarios.Scenario, env map[string]string) ([]runner.NotifyH
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s.url: %w", s.File, field, err)
 		}
-		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return nil, fmt.Errorf("%s: %s.url: not an absolute http:// or https:// URL once expanded", s.File, field)
+		if err := notify.ParseURL(field+".url", u); err != nil {
+			return nil, fmt.Errorf("%s: %w (once expanded)", s.File, err)
 		}
 		secret, err := scenarios.Expand(n.Secret, lookup)
 		if err != nil {

@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"time"
 
 	"github.com/redeploy-drill/drill/internal/safeio"
 )
+
+// NotifyLockWait bounds the wait for a scenario's notification lock.
+const NotifyLockWait = time.Minute
 
 // NotifyMemory is what was last announced to the webhooks about one
 // scenario (internal/notify decides what it holds): a file of the results
@@ -25,6 +29,10 @@ type NotifyMemory struct {
 // none yet). Close releases the lock.
 func (s *Store) OpenNotifyMemory(ctx context.Context, scenario string) (*NotifyMemory, []byte, error) {
 	path := filepath.Join(s.Dir, ".drill", "notify", scenario+".json")
+	// Another drill delivering the same scenario's notices holds the lock
+	// for at most a few attempts; past NotifyLockWait something is stuck.
+	ctx, cancel := context.WithTimeoutCause(ctx, NotifyLockWait, fmt.Errorf("the notification lock %s.lock stayed busy for %s", path, NotifyLockWait))
+	defer cancel()
 	release, err := s.lockNotify(ctx, path+".lock")
 	if err != nil {
 		return nil, nil, err

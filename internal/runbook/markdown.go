@@ -32,7 +32,9 @@ func Markdown(w io.Writer, rbs []*Runbook) error {
 func markdown(b *bufio.Writer, rb *Runbook) {
 	fmt.Fprintf(b, "# Runbook: %s\n\n", inline(rb.Name))
 	if rb.Description != "" {
-		fmt.Fprintf(b, "%s\n\n", escapeText(rb.Description))
+		// One paragraph: a line of the description must not become a
+		// heading, a table or a list.
+		fmt.Fprintf(b, "%s\n\n", inline(rb.Description))
 	}
 	fmt.Fprint(b, "| | |\n|---|---|\n")
 	row := func(k, v string) { fmt.Fprintf(b, "| %s | %s |\n", k, cell(v)) }

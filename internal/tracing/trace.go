@@ -64,16 +64,16 @@ type runTrace struct {
 func (t *runTrace) Observe(e runner.Event) {
 	switch e.Kind {
 	case runner.RunStarted:
-		t.runCtx, t.run = t.tracer.Start(t.parent, "drill run "+e.Run.Scenario.Name,
+		t.runCtx, t.run = t.tracer.Start(t.parent, t.redact("drill run "+e.Run.Scenario.Name),
 			trace.WithTimestamp(e.Run.StartedAt), trace.WithSpanKind(trace.SpanKindInternal),
 			trace.WithAttributes(
-				semconv.CICDPipelineName(e.Run.Scenario.Name),
+				semconv.CICDPipelineName(t.redact(e.Run.Scenario.Name)),
 				semconv.CICDPipelineRunID(e.Run.RunID),
 				semconv.CICDPipelineActionNameRun,
-				attrScenario.String(e.Run.Scenario.Name),
+				attrScenario.String(t.redact(e.Run.Scenario.Name)),
 				attrScenarioFile.String(t.redact(e.Run.Scenario.File)),
-				attrOwner.String(e.Run.Scenario.Owner),
-				attrTrigger.String(e.Run.Trigger),
+				attrOwner.String(t.redact(e.Run.Scenario.Owner)),
+				attrTrigger.String(t.redact(e.Run.Trigger)),
 			))
 	case runner.CycleStarted:
 		if t.run == nil {
@@ -129,13 +129,13 @@ func (t *runTrace) startStep(e runner.Event, start time.Time) {
 		cycle = e.Cycle.Index
 	}
 	attrs := []attribute.KeyValue{
-		semconv.CICDPipelineTaskName(s.Name),
+		semconv.CICDPipelineTaskName(t.redact(s.Name)),
 		semconv.CICDPipelineTaskRunID(e.Run.RunID + "/" + strconv.Itoa(cycle) + "/" + strconv.Itoa(t.steps)),
 		taskType(s.Phase),
 		attrCycle.Int(cycle),
 		attrPhase.String(s.Phase),
 		attrKind.String(s.Kind),
-		attrOwner.String(s.Owner),
+		attrOwner.String(t.redact(s.Owner)),
 	}
 	if s.TimeoutMs > 0 {
 		attrs = append(attrs, attrTimeoutMs.Int64(s.TimeoutMs))
@@ -143,7 +143,7 @@ func (t *runTrace) startStep(e runner.Event, start time.Time) {
 	if s.Manual {
 		attrs = append(attrs, attrManual.Bool(true))
 	}
-	t.stepCtx, t.step = t.tracer.Start(parent, s.Name, trace.WithTimestamp(start), trace.WithAttributes(attrs...))
+	t.stepCtx, t.step = t.tracer.Start(parent, t.redact(s.Name), trace.WithTimestamp(start), trace.WithAttributes(attrs...))
 }
 
 func (t *runTrace) endStep(e runner.Event) {
@@ -202,7 +202,7 @@ func (t *runTrace) endRun(r *results.Run) {
 			}
 		}
 		if len(failing) > 0 {
-			attrs = append(attrs, attrFailing.StringSlice(failing))
+			attrs = append(attrs, attrFailing.StringSlice(failing)) // check names: drill's own words
 		}
 	}
 	msg := ""

@@ -81,6 +81,8 @@ type Exporter struct {
 	mu       sync.Mutex
 	failures int
 	lastErr  error
+	// sdkErr is the newest error the SDK reported (dropped spans included).
+	sdkErr error
 }
 
 // New builds the exporter, or returns nil, nil when tracing is not
@@ -131,8 +133,9 @@ func New(ctx context.Context, opts Options) (*Exporter, error) {
 			sdktrace.WithBatchTimeout(2*time.Second), sdktrace.WithExportTimeout(FlushTimeout))),
 	))
 	// The SDK reports dropped spans and export failures through the global
-	// handler; they are warnings, never a failed drill.
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(e.note))
+	// handler; they are warnings, never a failed drill. Export failures are
+	// counted by countingExporter, so the handler only keeps the message.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(e.noteSDK))
 	return e, nil
 }
 
@@ -185,15 +188,25 @@ func (e *Exporter) Shutdown() {
 	defer cancel()
 	err := e.provider.Shutdown(ctx)
 	e.mu.Lock()
-	failures, last := e.failures, e.lastErr
+	failures, last, sdkErr := e.failures, e.lastErr, e.sdkErr
 	e.mu.Unlock()
-	if err == nil && failures == 0 {
+	if err == nil && failures == 0 && sdkErr == nil {
 		return
 	}
 	if err == nil {
 		err = last
 	}
+	if err == nil {
+		err = sdkErr
+	}
 	e.log.Warn("traces were not all exported (the drill's result is unaffected)", zap.Int("errors", failures), zap.Error(err))
+}
+
+// noteSDK keeps what the SDK reported (a full queue, a failed export).
+func (e *Exporter) noteSDK(err error) {
+	e.mu.Lock()
+	e.sdkErr = err
+	e.mu.Unlock()
 }
 
 func (e *Exporter) note(err error) {
