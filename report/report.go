@@ -340,6 +340,10 @@ func Write(w io.Writer, f Format, h *History, opts Options) error {
 	return nil
 }
 
+// FormatMs formats milliseconds as the reports do: 850ms, 58.3s, 2m5s,
+// 24h (the runbook's durations too).
+func FormatMs(v int64) string { return ms(v) }
+
 // ms formats milliseconds as a short duration: 850ms, 58.3s, 2m5s, 24h.
 func ms(v int64) string {
 	d := time.Duration(v) * time.Millisecond

@@ -295,6 +295,13 @@ func (v *validator) secrets(sp *Spec) {
 	}
 }
 
+// IsHTTPURL reports whether s is an absolute http:// or https:// URL with a
+// host: what an http step polls and a webhook is posted to.
+func IsHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
 // notifyFormats are the bodies a spec.notify webhook can get.
 var notifyFormats = []string{"json", "slack"}
 
@@ -314,12 +321,9 @@ func (v *validator) notify(sp *Spec) {
 		case n.URL == "":
 			v.missing(p, "url", "required field is missing")
 		case !v.expandable(up, n.URL, targetScope):
-		case !strings.Contains(n.URL, "${"):
+		case !strings.Contains(n.URL, "${") && !IsHTTPURL(n.URL):
 			// The URL is not repeated: a webhook URL is its credential.
-			u, err := url.Parse(n.URL)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				v.at(up, "want an absolute http:// or https:// URL (better: ${NAME} of a secret, as the URL carries the webhook's token)")
-			}
+			v.at(up, "want an absolute http:// or https:// URL (better: ${NAME} of a secret, as the URL carries the webhook's token)")
 		}
 		if n.Secret != "" {
 			v.expandable(p+".secret", n.Secret, targetScope)
@@ -566,11 +570,8 @@ func (v *validator) http(p string, h *HTTPAction) {
 	case h.URL == "":
 		v.missing(p, "url", "required field is missing")
 	case !v.expandable(up, h.URL, stepScope):
-	case !strings.Contains(h.URL, "${"):
-		u, err := url.Parse(h.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			v.at(up, "invalid URL %q: want an absolute http:// or https:// URL", short(h.URL))
-		}
+	case !strings.Contains(h.URL, "${") && !IsHTTPURL(h.URL):
+		v.at(up, "invalid URL %q: want an absolute http:// or https:// URL", short(h.URL))
 	}
 	// A method is one of a fixed list, so a ${NAME} in it is refused as
 	// unsupported rather than expanded.

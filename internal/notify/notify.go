@@ -17,6 +17,7 @@ import (
 
 	"github.com/redeploy-drill/drill/internal/resultstore"
 	"github.com/redeploy-drill/drill/results"
+	"github.com/redeploy-drill/drill/scenarios"
 )
 
 // Format is the body a webhook gets.
@@ -47,8 +48,7 @@ type Hook struct {
 // names it in the error (the flag or the field). The URL itself is not
 // repeated: it often carries a token.
 func ParseURL(what, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !scenarios.IsHTTPURL(raw) {
 		return fmt.Errorf("%s: not an absolute http:// or https:// URL", what)
 	}
 	return nil

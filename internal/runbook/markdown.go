@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/redeploy-drill/drill/report"
 )
 
 // phaseTitles head the runbook's sections.
@@ -117,7 +119,7 @@ func measured(ms int64, count int) string {
 	if count == 0 {
 		return "-"
 	}
-	return duration(ms)
+	return report.FormatMs(ms)
 }
 
 // cell makes text safe inside a table cell: one line, pipes escaped.
